@@ -1,0 +1,151 @@
+"""LocalCluster: Store + seed profile + simulated controllers + HTTP server, in one process."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import yaml
+
+from .config import ClusterConfig, Faults
+from .server import ApiServer, RequestLog
+from .store import Store
+
+
+def _apply_overrides(config: ClusterConfig, overrides: dict) -> ClusterConfig:
+    if not overrides:
+        return config
+    fields = {f.name for f in dataclasses.fields(ClusterConfig)}
+    unknown = set(overrides) - fields
+    if unknown:
+        raise TypeError(f"unknown ClusterConfig fields: {sorted(unknown)}")
+    values = dict(overrides)
+    for key in ("controllers", "failing_packages", "never_ready"):
+        if key in values and not isinstance(values[key], frozenset):
+            values[key] = frozenset(values[key])
+    if "node_architectures" in values:
+        values["node_architectures"] = tuple(values["node_architectures"])
+    return dataclasses.replace(config, **values)
+
+
+def _minimal_seed(store: Store) -> None:
+    for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
+        store.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}, manager="seed")
+
+
+class LocalCluster:
+    """A stand-in OpenShift/Kubernetes API server with simulated controllers."""
+
+    def __init__(self, config: ClusterConfig | None = None, **overrides):
+        self.config = _apply_overrides(config or ClusterConfig(), overrides)
+        self.store: Store | None = None
+        self.requests = RequestLog()
+        self.url = ""
+        self.manager = None
+        self._server: ApiServer | None = None
+        self._tmpdir: tempfile.TemporaryDirectory | None = None
+        self.kubeconfig: Path | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> "LocalCluster":
+        self.store = Store(self.config)
+        try:
+            profile = importlib.import_module(f"{__package__}.profile")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.profile":
+                raise
+            warnings.warn("tests.cluster.profile is missing: only the system namespaces are seeded")
+            _minimal_seed(self.store)
+        else:
+            profile.seed(self.store, self.config)
+        try:
+            from .controllers import ControllerManager
+        except ImportError as exc:
+            raise RuntimeError(f"tests.cluster.controllers.ControllerManager is missing ({exc})") from exc
+        self.manager = ControllerManager(self.store, self.config)
+        self._server = ApiServer(self.store, self.config, self.requests)
+        self.url = self._server.url
+        self._server.start()
+        self.manager.start()
+        return self
+
+    def stop(self) -> None:
+        if self.manager is not None:
+            self.manager.stop()
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        if self._tmpdir is not None:
+            self._tmpdir.cleanup()
+            self._tmpdir = None
+
+    def __enter__(self) -> "LocalCluster":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ helpers
+
+    @property
+    def port(self) -> int:
+        return self._server.port if self._server else 0
+
+    def set_faults(self, faults: Faults | None = None, **fields) -> None:
+        """Change fault injection at run time (``Faults()`` or no argument turns it off)."""
+        faults = faults or Faults()
+        if fields:
+            faults = dataclasses.replace(faults, **fields)
+        self.config.faults = faults
+        if self._server is not None:
+            self._server.set_faults(faults)
+
+    def run_controllers(self, passes: int = 1) -> None:
+        """Run the controllers synchronously (on top of their background thread)."""
+        for _ in range(passes):
+            self.manager.run_once()
+
+    def write_kubeconfig(self, path, *, token: str | None = None, tls: bool = False) -> Path:
+        """Write a kubeconfig (token auth). ``tls=True`` points it at an https listener with a self-signed
+        certificate (insecure-skip-tls-verify), for clients such as kubectl that send tokens only over TLS."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cluster = {"server": self.url}
+        if tls:
+            cluster = {"server": self._server.start_tls(), "insecure-skip-tls-verify": True}
+        doc = {
+            "apiVersion": "v1", "kind": "Config", "preferences": {},
+            "clusters": [{"name": "test-cluster", "cluster": cluster}],
+            "users": [{"name": "test-user", "user": {"token": token or self.config.token}}],
+            "contexts": [{"name": "test", "context": {"cluster": "test-cluster", "user": "test-user",
+                                                      "namespace": "default"}}],
+            "current-context": "test",
+        }
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+        if self.kubeconfig is None and not tls:
+            self.kubeconfig = path
+        return path
+
+    @property
+    def tmpdir(self) -> Path:
+        """A private TMPDIR (kubernetes.core keeps its discovery cache there)."""
+        if self._tmpdir is None:
+            self._tmpdir = tempfile.TemporaryDirectory(prefix="test-cluster-")
+        return Path(self._tmpdir.name)
+
+    @property
+    def env(self) -> dict:
+        """Environment variables for subprocesses that talk to this cluster."""
+        if self.kubeconfig is None:
+            self.write_kubeconfig(self.tmpdir / "kubeconfig")
+        return {"K8S_AUTH_KUBECONFIG": str(self.kubeconfig), "KUBECONFIG": str(self.kubeconfig),
+                "TMPDIR": str(self.tmpdir)}
+
+    def subprocess_env(self, **extra) -> dict:
+        """os.environ + ``env`` + extra, for subprocess.run."""
+        return {**os.environ, **self.env, **extra}
