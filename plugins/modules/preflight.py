@@ -1,0 +1,335 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: parodos.orchestrator contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: preflight
+short_description: Check that a cluster can take an Orchestrator install
+version_added: "0.1.0"
+author:
+  - Parodos Orchestrator maintainers (@parodos-dev)
+description:
+  - Reads the cluster once and reports whether it meets the Orchestrator
+    prerequisites - OpenShift in an accepted version range, OLM, a default
+    StorageClass, the cluster domain, a node architecture the operator images
+    are built for, a ready CatalogSource offering the operator packages and
+    channels, write access for the caller and, when GitOps is enabled, the
+    ArgoCD and Tekton CRDs and an ArgoCD instance.
+  - The module never writes to the cluster. The write-access check creates
+    C(SelfSubjectAccessReview) objects, which the API server answers without
+    storing anything.
+  - It does not fail when checks fail; it returns every check in RV(checks)
+    and the failed ones in RV(problems), so that the caller can report them
+    together. It fails only on invalid options.
+  - An unreachable cluster or rejected credentials give a single problem named
+    C(api).
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.ACTIONGROUPS
+attributes:
+  check_mode:
+    support: full
+    details: The module is read-only and runs the same checks in check mode.
+  diff_mode:
+    support: none
+  platform:
+    platforms: all
+  action_group:
+    support: full
+    membership:
+      - parodos.orchestrator.k8s
+options:
+  write_access:
+    description:
+      - Cluster-wide permissions the caller must have, each checked with a
+        C(SelfSubjectAccessReview).
+      - An empty list skips the check.
+    type: list
+    elements: dict
+    default:
+      - verb: create
+        resource: namespaces
+        group: ""
+      - verb: create
+        resource: customresourcedefinitions
+        group: apiextensions.k8s.io
+    suboptions:
+      verb:
+        description: API verb.
+        type: str
+        default: create
+      resource:
+        description: Resource plural, for example C(namespaces).
+        type: str
+        required: true
+      group:
+        description: API group; empty for the core group.
+        type: str
+        default: ""
+  openshift_min_version:
+    description:
+      - Oldest accepted OpenShift version (C(major.minor) or C(major.minor.patch)),
+        compared with the newest C(Completed) entry of C(ClusterVersion/version)
+        C(status.history).
+    type: str
+    default: "4.13"
+  openshift_max_version:
+    description:
+      - Newest accepted OpenShift version; compared at its own precision, so
+        C(4.16) accepts every C(4.16.z). Empty means no upper bound.
+    type: str
+    default: ""
+  require_default_storage_class:
+    description:
+      - Whether a StorageClass annotated
+        C(storageclass.kubernetes.io/is-default-class=true) must exist.
+    type: bool
+    default: true
+  supported_architectures:
+    description:
+      - Node architectures (label C(kubernetes.io/arch)) the operator images run
+        on; at least one node must have one of them. An empty list skips the
+        check.
+    type: list
+    elements: str
+    default: [amd64]
+  catalog_source:
+    description: Name of the CatalogSource the operators are installed from.
+    type: str
+    default: redhat-operators
+  catalog_source_namespace:
+    description: Namespace of the CatalogSource.
+    type: str
+    default: openshift-marketplace
+  packages:
+    description:
+      - Operator packages that the catalog must offer, each with the channel
+        that will be subscribed to. Checked only when OLM is installed and the
+        catalog is C(READY). An empty list skips the catalog checks.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Package name, for example C(serverless-operator).
+        type: str
+        required: true
+      channel:
+        description: Channel that must exist; empty accepts any.
+        type: str
+        default: ""
+  gitops:
+    description:
+      - Whether GitOps is enabled; then the CRD C(appprojects.argoproj.io)
+        (serving C(v1alpha1)) and an C(ArgoCD) instance in O(argocd_namespace)
+        are required.
+    type: bool
+    default: false
+  tekton:
+    description:
+      - Whether the Tekton pipeline is enabled; then the CRDs
+        C(tasks.tekton.dev) and C(pipelines.tekton.dev) (serving C(v1)) are
+        required. Needs O(gitops).
+    type: bool
+    default: false
+  argocd_namespace:
+    description: Namespace of the ArgoCD instance.
+    type: str
+    default: orchestrator-gitops
+  argocd_instance:
+    description: Name of the ArgoCD instance; empty accepts any instance in the namespace.
+    type: str
+    default: ""
+requirements:
+  - python >= 3.9
+  - kubernetes >= 24.2.0
+notes:
+  - Authentication options default to the C(K8S_AUTH_*) environment variables
+    and the kubeconfig, as in the kubernetes.core modules; set them once for the
+    whole play with C(module_defaults) and the C(group/parodos.orchestrator.k8s)
+    action group.
+seealso:
+  - module: kubernetes.core.k8s_info
+"""
+
+EXAMPLES = r"""
+- name: Check the cluster before installing
+  parodos.orchestrator.preflight:
+    openshift_min_version: "4.13"
+    packages:
+      - name: serverless-operator
+        channel: stable
+      - name: logic-operator-rhel8
+        channel: alpha
+      - name: rhdh
+        channel: fast-1.3
+  register: preflight
+
+- name: Stop with every problem and its fix
+  ansible.builtin.fail:
+    msg: "{{ preflight.report }}"
+  when: preflight.problems | length > 0
+
+- name: Also require the GitOps pieces, against a given kubeconfig
+  parodos.orchestrator.preflight:
+    kubeconfig: ~/.kube/config
+    gitops: true
+    tekton: true
+    argocd_namespace: orchestrator-gitops
+  register: preflight
+"""
+
+RETURN = r"""
+cluster:
+  description: Facts read from the cluster.
+  returned: always
+  type: dict
+  contains:
+    api_url:
+      description: URL of the API server the module talked to.
+      type: str
+      sample: https://api.example.com:6443
+    kubernetes_version:
+      description: Kubernetes version from C(/version), without the leading C(v); null when unreachable.
+      type: str
+      sample: 1.29.7
+    openshift_version:
+      description: Newest completed OpenShift version; null when not OpenShift.
+      type: str
+      sample: 4.16.8
+    domain:
+      description: C(spec.domain) of C(Ingress/cluster) (config.openshift.io); null when unknown.
+      type: str
+      sample: apps.example.com
+    architectures:
+      description: Distinct node architectures, sorted.
+      type: list
+      elements: str
+      sample: [amd64]
+    default_storage_class:
+      description: Name of the default StorageClass; null when there is none.
+      type: str
+      sample: gp3-csi
+    olm:
+      description: Whether the OLM CRDs are installed.
+      type: bool
+      sample: true
+checks:
+  description: Every check that applied, in order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: >-
+        Check name - C(api), C(write_access), C(openshift), C(openshift_version),
+        C(cluster_domain), C(olm), C(default_storage_class), C(architecture),
+        C(catalog_source), C(package/<name>), C(tekton_needs_gitops),
+        C(gitops_crds) or C(argocd_instance).
+      type: str
+      sample: olm
+    passed:
+      description: Whether the check passed.
+      type: bool
+    message:
+      description: What was found.
+      type: str
+    hint:
+      description: How to fix a failed check; empty when it passed.
+      type: str
+problems:
+  description: The failed checks (same shape as RV(checks)); empty when the cluster is ready.
+  returned: always
+  type: list
+  elements: dict
+report:
+  description: One text listing every problem with its fix; empty when there is none.
+  returned: always
+  type: str
+read_errors:
+  description: Reads that failed for another reason than "not found" (for example 403); the checks treat them as missing.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible_collections.parodos.orchestrator.plugins.module_utils import (
+    preflight as pf,
+)
+from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import (
+    auth_argument_spec,
+    connect,
+)
+
+
+def argument_spec():
+    """Auth options of kubernetes.core plus the check settings."""
+    spec = auth_argument_spec()
+    spec.update(
+        write_access=dict(
+            type="list", elements="dict",
+            default=[dict(verb="create", resource="namespaces", group=""),
+                     dict(verb="create", resource="customresourcedefinitions",
+                          group="apiextensions.k8s.io")],
+            options=dict(verb=dict(type="str", default="create"),
+                         resource=dict(type="str", required=True),
+                         group=dict(type="str", default="")),
+        ),
+        openshift_min_version=dict(type="str", default="4.13"),
+        openshift_max_version=dict(type="str", default=""),
+        require_default_storage_class=dict(type="bool", default=True),
+        supported_architectures=dict(type="list", elements="str", default=["amd64"]),
+        catalog_source=dict(type="str", default="redhat-operators"),
+        catalog_source_namespace=dict(type="str", default="openshift-marketplace"),
+        packages=dict(
+            type="list", elements="dict", default=[],
+            options=dict(name=dict(type="str", required=True),
+                         channel=dict(type="str", default="")),
+        ),
+        gitops=dict(type="bool", default=False),
+        tekton=dict(type="bool", default=False),
+        argocd_namespace=dict(type="str", default="orchestrator-gitops"),
+        argocd_instance=dict(type="str", default=""),
+    )
+    return spec
+
+
+def main():
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import (
+        AnsibleK8SModule,
+    )
+
+    module = AnsibleK8SModule(argument_spec=argument_spec(), supports_check_mode=True)
+    settings = pf.normalize_settings(module.params)
+    errors = pf.settings_errors(settings)
+    if errors:
+        module.fail_json(msg="Invalid options: " + "; ".join(errors))
+
+    api, failure = connect(module)
+    if api is None:
+        message, status, host = failure
+        obs = {"api_url": host, "error": message, "error_status": status}
+    else:
+        obs = pf.gather(api, settings)
+    checks = pf.evaluate(settings, obs)
+    problems = pf.problems(checks)
+    for warning in obs.get("read_errors") or []:
+        module.warn(warning)
+    module.exit_json(
+        changed=False,
+        cluster=pf.cluster_facts(obs),
+        checks=checks,
+        problems=problems,
+        report=pf.report(checks) if problems else "",
+        read_errors=obs.get("read_errors") or [],
+    )
+
+
+if __name__ == "__main__":
+    main()

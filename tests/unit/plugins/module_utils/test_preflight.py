@@ -1,0 +1,373 @@
+"""Decisions of the preflight checks (pure functions) and the gathering pass."""
+
+import pytest
+
+from ansible_collections.parodos.orchestrator.plugins.module_utils import preflight as pf
+from tests.unit.fakes import CRD, PM, FakeApi, add_gitops, healthy_routes
+
+PACKAGES = [
+    {"name": "serverless-operator", "channel": "stable"},
+    {"name": "logic-operator-rhel8", "channel": "alpha"},
+    {"name": "rhdh", "channel": "fast-1.3"},
+]
+
+
+def settings(**overrides):
+    params = {
+        "write_access": [{"resource": "namespaces"},
+                         {"resource": "customresourcedefinitions", "group": "apiextensions.k8s.io"}],
+        "openshift_min_version": "4.13",
+        "openshift_max_version": "",
+        "require_default_storage_class": True,
+        "supported_architectures": ["amd64"],
+        "catalog_source": "redhat-operators",
+        "catalog_source_namespace": "openshift-marketplace",
+        "packages": PACKAGES,
+        "gitops": False,
+        "tekton": False,
+        "argocd_namespace": "orchestrator-gitops",
+        "argocd_instance": "",
+    }
+    params.update(overrides)
+    return pf.normalize_settings(params)
+
+
+def run(api, **overrides):
+    s = settings(**overrides)
+    return pf.evaluate(s, pf.gather(api, s))
+
+
+def failed(checks):
+    return {c["name"]: c for c in checks if not c["passed"]}
+
+
+# ---------------------------------------------------------------- versions
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("4.16.8", (4, 16, 8)),
+    ("4.13", (4, 13)),
+    ("v1.29.7+abc", (1, 29, 7)),
+    ("4.16.0-rc.1", (4, 16, 0)),
+    ("4.17.0-0.nightly-2024-08-01-000000", (4, 17, 0)),
+    ("5", (5,)),
+])
+def test_parse_version(text, expected):
+    assert pf.parse_version(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", None, "latest", "x4.13"])
+def test_parse_version_rejects(text):
+    with pytest.raises(ValueError):
+        pf.parse_version(text)
+
+
+@pytest.mark.parametrize("version, low, high, ok", [
+    ("4.16.8", "4.13", "", True),
+    ("4.13.0", "4.13", "", True),
+    ("4.12.30", "4.13", "", False),
+    ("3.11.0", "4.13", "", False),
+    ("4.16.8", "4.13", "4.16", True),
+    ("4.16.99", "4.13", "4.16", True),
+    ("4.17.0", "4.13", "4.16", False),
+    ("5.0.0", "4.13", "4.16", False),
+    ("4.16.8", "4.13", "4.16.7", False),
+    ("4.16.7", "4.13", "4.16.7", True),
+    ("4.13.1", "4.13.2", "", False),
+    ("4.14", "4.13.2", "", True),
+    ("4.12.0", "", "", True),
+    ("4.20.1", "", "4.20", True),
+])
+def test_version_in_range(version, low, high, ok):
+    assert pf.version_in_range(version, low, high) is ok
+
+
+@pytest.mark.parametrize("history, expected", [
+    ([{"state": "Completed", "version": "4.16.8"}], "4.16.8"),
+    ([{"state": "Partial", "version": "4.17.1"}, {"state": "Completed", "version": "4.16.8"}], "4.16.8"),
+    ([{"state": "Partial", "version": "4.17.1"}], None),
+    ([], None),
+])
+def test_completed_version(history, expected):
+    assert pf.completed_version({"status": {"history": history}}) == expected
+
+
+@pytest.mark.parametrize("low, high, text", [
+    ("4.13", "", "4.13 or newer"),
+    ("4.13", "4.16", "4.13 to 4.16"),
+    ("", "4.16", "up to 4.16"),
+])
+def test_describe_range(low, high, text):
+    assert pf.describe_range(low, high) == text
+
+
+# ---------------------------------------------------------------- settings
+
+
+@pytest.mark.parametrize("overrides, fragment", [
+    ({"openshift_min_version": "four"}, "openshift_min_version must look like"),
+    ({"openshift_max_version": "4.x"}, "openshift_max_version must look like"),
+    ({"openshift_max_version": "4.12"}, "is lower than openshift_min_version"),
+    ({"catalog_source": ""}, "catalog_source is required"),
+    ({"gitops": True, "argocd_namespace": ""}, "argocd_namespace is required"),
+])
+def test_settings_errors(overrides, fragment):
+    errors = pf.settings_errors(settings(**overrides))
+    assert any(fragment in e for e in errors), errors
+
+
+@pytest.mark.parametrize("overrides", [{}, {"openshift_max_version": "4.13"},
+                                       {"openshift_max_version": "4.16"},
+                                       {"packages": [], "catalog_source": ""}])
+def test_settings_valid(overrides):
+    assert pf.settings_errors(settings(**overrides)) == []
+
+
+@pytest.mark.parametrize("overrides, present, absent", [
+    ({}, ["api", "write_access", "openshift", "openshift_version", "cluster_domain", "olm",
+          "default_storage_class", "architecture", "catalog_source", "package/rhdh"],
+     ["gitops_crds", "argocd_instance", "tekton_needs_gitops"]),
+    ({"write_access": [], "require_default_storage_class": False, "supported_architectures": [],
+      "packages": []},
+     ["api", "openshift", "olm"],
+     ["write_access", "default_storage_class", "architecture", "catalog_source", "package/rhdh"]),
+    ({"gitops": True}, ["gitops_crds", "argocd_instance"], ["tekton_needs_gitops"]),
+    ({"tekton": True}, ["tekton_needs_gitops"], ["gitops_crds"]),
+])
+def test_applicable_checks(overrides, present, absent):
+    names = pf.applicable_checks(settings(**overrides))
+    assert set(present) <= set(names)
+    assert not set(absent) & set(names)
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ({}, set(pf.OLM_CRDS)),
+    ({"gitops": True}, set(pf.OLM_CRDS) | {"appprojects.argoproj.io", "argocds.argoproj.io"}),
+    ({"gitops": True, "tekton": True},
+     set(pf.OLM_CRDS) | {"appprojects.argoproj.io", "argocds.argoproj.io",
+                         "tasks.tekton.dev", "pipelines.tekton.dev"}),
+])
+def test_crds_to_check(overrides, expected):
+    assert set(pf.crds_to_check(settings(**overrides))) == expected
+
+
+# ---------------------------------------------------------------- whole runs
+
+
+def test_healthy_cluster_passes_everything():
+    api = FakeApi()
+    s = settings()
+    obs = pf.gather(api, s)
+    checks = pf.evaluate(s, obs)
+    assert failed(checks) == {}
+    assert [c["name"] for c in checks] == pf.applicable_checks(s)
+    assert pf.cluster_facts(obs) == {
+        "api_url": "https://api.example.test:6443",
+        "kubernetes_version": "1.29.7+abc",
+        "openshift_version": "4.16.8",
+        "domain": "apps.example.test",
+        "architectures": ["amd64", "arm64"],
+        "default_storage_class": "gp3",
+        "olm": True,
+    }
+
+
+def test_only_reads_and_access_reviews():
+    api = FakeApi(routes=add_gitops(healthy_routes()))
+    run(api, gitops=True, tekton=True)
+    posts = [p for m, p in api.requests if m != "GET"]
+    assert posts == ["/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"] * 2
+
+
+def test_unreachable_gives_one_problem():
+    checks = run(FakeApi(unreachable=True))
+    assert len(checks) == 1
+    assert checks[0]["name"] == "api" and not checks[0]["passed"]
+    assert "Cannot reach the Kubernetes API at https://api.example.test:6443" in checks[0]["message"]
+    assert checks[0]["hint"]
+
+
+def test_unauthorized_is_reported_as_credentials():
+    routes = healthy_routes()
+    routes["/version"] = pf.ApiError("Unauthorized", 401)
+    (check,) = run(FakeApi(routes=routes))
+    assert "rejected the credentials" in check["message"]
+
+
+def test_no_write_access():
+    bad = failed(run(FakeApi(allowed=False)))
+    assert list(bad) == ["write_access"]
+    assert "may not create namespaces, create customresourcedefinitions.apiextensions.k8s.io" \
+        in bad["write_access"]["message"]
+    assert "cluster-admin" in bad["write_access"]["hint"]
+
+
+def test_kubernetes_without_olm_reports_both_and_skips_dependents():
+    routes = {k: v for k, v in healthy_routes().items()
+              if "openshift.io" not in k and "operators.coreos.com" not in k}
+    bad = failed(run(FakeApi(routes=routes)))
+    assert set(bad) == {"openshift", "olm"}
+    assert "Not an OpenShift cluster" in bad["openshift"]["message"]
+    assert "missing CRDs subscriptions.operators.coreos.com" in bad["olm"]["message"]
+
+
+@pytest.mark.parametrize("version, low, high, fragment", [
+    ("4.12.30", "4.13", "", "OpenShift 4.12.30 is older than the minimum supported 4.13"),
+    ("4.17.2", "4.13", "4.16", "OpenShift 4.17.2 is newer than the maximum supported 4.16"),
+])
+def test_openshift_version_out_of_range(version, low, high, fragment):
+    routes = healthy_routes()
+    routes["/apis/config.openshift.io/v1/clusterversions/version"] = {
+        "status": {"history": [{"state": "Completed", "version": version}]}}
+    bad = failed(run(FakeApi(routes=routes), openshift_min_version=low, openshift_max_version=high))
+    assert list(bad) == ["openshift_version"]
+    assert fragment in bad["openshift_version"]["message"]
+
+
+def test_openshift_version_unknown():
+    routes = healthy_routes()
+    routes["/apis/config.openshift.io/v1/clusterversions/version"] = {"status": {}}
+    bad = failed(run(FakeApi(routes=routes)))
+    assert "no Completed entry" in bad["openshift_version"]["message"]
+
+
+def test_missing_domain():
+    routes = healthy_routes()
+    routes["/apis/config.openshift.io/v1/ingresses/cluster"] = {"spec": {}}
+    assert list(failed(run(FakeApi(routes=routes)))) == ["cluster_domain"]
+
+
+@pytest.mark.parametrize("require, expect_failure", [(True, True), (False, False)])
+def test_default_storage_class(require, expect_failure):
+    routes = healthy_routes()
+    routes["/apis/storage.k8s.io/v1/storageclasses"] = {"items": [{"metadata": {"name": "slow"}}]}
+    bad = failed(run(FakeApi(routes=routes), require_default_storage_class=require))
+    assert ("default_storage_class" in bad) is expect_failure
+    if expect_failure:
+        assert "No default StorageClass" in bad["default_storage_class"]["message"]
+        assert "StorageClasses present: slow" in bad["default_storage_class"]["message"]
+
+
+def test_beta_default_annotation_counts():
+    routes = healthy_routes()
+    routes["/apis/storage.k8s.io/v1/storageclasses"] = {"items": [{"metadata": {
+        "name": "old", "annotations": {"storageclass.beta.kubernetes.io/is-default-class": "true"}}}]}
+    obs = pf.gather(FakeApi(routes=routes), settings())
+    assert pf.cluster_facts(obs)["default_storage_class"] == "old"
+
+
+@pytest.mark.parametrize("archs, ok", [(["arm64"], False), (["arm64", "amd64"], True),
+                                       (["amd64"], True), ([], False), (["s390x"], False)])
+def test_architecture(archs, ok):
+    routes = healthy_routes()
+    routes["/api/v1/nodes"] = {"items": [
+        {"metadata": {"name": "n%d" % i, "labels": {"kubernetes.io/arch": a}}} for i, a in enumerate(archs)]}
+    bad = failed(run(FakeApi(routes=routes)))
+    assert ("architecture" not in bad) is ok
+    if archs == ["arm64"]:
+        assert "the nodes are arm64" in bad["architecture"]["message"]
+        assert "not built for arm64" in bad["architecture"]["message"]
+
+
+def test_arch_falls_back_to_node_info():
+    routes = healthy_routes()
+    routes["/api/v1/nodes"] = {"items": [{"metadata": {"name": "n"},
+                                          "status": {"nodeInfo": {"architecture": "amd64"}}}]}
+    assert failed(run(FakeApi(routes=routes))) == {}
+
+
+def test_catalog_missing_skips_packages():
+    routes = healthy_routes()
+    del routes["/apis/operators.coreos.com/v1alpha1/namespaces/openshift-marketplace/catalogsources/redhat-operators"]
+    checks = run(FakeApi(routes=routes))
+    assert list(failed(checks)) == ["catalog_source"]
+    assert "CatalogSource redhat-operators not found in namespace openshift-marketplace" \
+        in failed(checks)["catalog_source"]["message"]
+    assert not [c for c in checks if c["name"].startswith("package/")]
+
+
+def test_catalog_not_ready():
+    routes = healthy_routes()
+    routes["/apis/operators.coreos.com/v1alpha1/namespaces/openshift-marketplace/catalogsources/redhat-operators"] = {
+        "status": {"connectionState": {"lastObservedState": "TRANSIENT_FAILURE"}}}
+    bad = failed(run(FakeApi(routes=routes)))
+    assert list(bad) == ["catalog_source"]
+    assert "is not ready (connection state: TRANSIENT_FAILURE)" in bad["catalog_source"]["message"]
+
+
+def test_unknown_channel_and_missing_package():
+    packages = PACKAGES[:2] + [{"name": "rhdh", "channel": "fast-9.9"}, {"name": "nope", "channel": ""}]
+    bad = failed(run(FakeApi(), packages=packages))
+    assert set(bad) == {"package/rhdh", "package/nope"}
+    assert "Package rhdh has no channel fast-9.9 in catalog redhat-operators (available: fast, fast-1.3)" \
+        in bad["package/rhdh"]["message"]
+    assert "Operator package nope was not found in catalog redhat-operators" in bad["package/nope"]["message"]
+
+
+def test_package_from_another_catalog_is_looked_up_by_label():
+    routes = healthy_routes()
+    routes[PM + "rhdh"]["status"]["catalogSource"] = "community-operators"
+    api = FakeApi(routes=routes)
+    base = PM.rstrip("/")
+    routes[base] = {"items": []}
+    bad = failed(run(api))
+    assert list(bad) == ["package/rhdh"]
+    assert ("GET", base) in api.requests
+
+
+def test_gitops_missing_crds():
+    bad = failed(run(FakeApi(), gitops=True, tekton=True))
+    assert set(bad) == {"gitops_crds", "argocd_instance"}
+    message = bad["gitops_crds"]["message"]
+    for name in ("appprojects.argoproj.io (v1alpha1) is missing", "tasks.tekton.dev (v1) is missing",
+                 "pipelines.tekton.dev (v1) is missing"):
+        assert name in message
+    assert "OpenShift Pipelines" in bad["gitops_crds"]["hint"]
+
+
+def test_gitops_crd_without_required_version():
+    routes = add_gitops(healthy_routes())
+    routes[CRD + "tasks.tekton.dev"] = {"spec": {"versions": [{"name": "v1beta1", "served": True}]}}
+    bad = failed(run(FakeApi(routes=routes), gitops=True, tekton=True))
+    assert "tasks.tekton.dev does not serve v1 (serves v1beta1)" in bad["gitops_crds"]["message"]
+
+
+@pytest.mark.parametrize("present, wanted, ok, fragment", [
+    ("argocd", "", True, ""),
+    ("argocd", "argocd", True, ""),
+    ("", "", False, "No ArgoCD instance found in namespace orchestrator-gitops"),
+    ("argocd", "other", False, "ArgoCD instance other not found in namespace orchestrator-gitops (found: argocd)"),
+])
+def test_argocd_instance(present, wanted, ok, fragment):
+    routes = add_gitops(healthy_routes(), tekton=False, instance=present)
+    bad = failed(run(FakeApi(routes=routes), gitops=True, argocd_instance=wanted))
+    assert ("argocd_instance" not in bad) is ok
+    if fragment:
+        assert fragment in bad["argocd_instance"]["message"]
+
+
+def test_tekton_without_gitops():
+    bad = failed(run(FakeApi(), tekton=True))
+    assert list(bad) == ["tekton_needs_gitops"]
+
+
+def test_several_failures_reported_together():
+    routes = healthy_routes()
+    routes["/apis/storage.k8s.io/v1/storageclasses"] = {"items": []}
+    routes["/api/v1/nodes"] = {"items": [{"metadata": {"name": "n", "labels": {"kubernetes.io/arch": "arm64"}}}]}
+    checks = run(FakeApi(routes=routes, allowed=False), gitops=True)
+    names = [c["name"] for c in pf.problems(checks)]
+    assert names == ["write_access", "default_storage_class", "architecture", "gitops_crds",
+                     "argocd_instance"]
+    text = pf.report(checks)
+    assert text.startswith("Preflight found 5 problem(s):")
+    assert text.count("  Fix: ") == 5
+    for c in pf.problems(checks):
+        assert "- [%s] %s" % (c["name"], c["message"]) in text
+
+
+def test_other_read_errors_are_recorded():
+    routes = healthy_routes()
+    routes["/api/v1/nodes"] = pf.ApiError("nodes is forbidden", 403)
+    obs = pf.gather(FakeApi(routes=routes), settings())
+    assert obs["read_errors"] == ["GET /api/v1/nodes: nodes is forbidden"]
