@@ -140,7 +140,7 @@ def _to_field_error(err: jsonschema.ValidationError) -> list[FieldError]:
         return [_type_error(path, value, "integer-or-string")]
     if detail is None:
         detail = err.message
-    shown = value if not isinstance(value, (dict, list)) or kind not in ("minItems",) else len(value)
+    shown = len(value) if kind == "minItems" and isinstance(value, list) else value
     return [FieldError(path, "FieldValueInvalid", f"{path}: Invalid value: {value_text(shown)}: {detail}")]
 
 
