@@ -62,7 +62,7 @@ def run_playbook(cluster, playbook, extra_vars: dict | None = None, *, check: bo
         cmd.append("--check")
     cmd += list(args)
     return subprocess.run(cmd, env=ansible_env(cluster), capture_output=True, text=True, timeout=timeout,
-                          cwd=str(REPO_ROOT))
+                          cwd=str(REPO_ROOT), check=False)
 
 
 def play_recap(stdout: str) -> dict:

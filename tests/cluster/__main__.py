@@ -16,7 +16,7 @@ from .cluster import LocalCluster
 def build_config(args: argparse.Namespace) -> ClusterConfig:
     delays = Delays()
     for item in args.delay:
-        name, _, value = item.partition("=")
+        name, dummy, value = item.partition("=")
         name = name.replace("-", "_")
         if not hasattr(delays, name) or not value:
             raise SystemExit(f"--delay: unknown or malformed {item!r}; names: "

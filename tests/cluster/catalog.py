@@ -58,7 +58,7 @@ class Package:
 
 def version_of(csv: str) -> str:
     """``rhdh-operator.v1.4.1`` -> ``1.4.1``."""
-    _, _, ver = csv.rpartition(".v")
+    ver = csv.rpartition(".v")[2]
     return ver or "0.0.0"
 
 

@@ -546,7 +546,7 @@ def _element_text(el) -> str:
 
 
 def _parse_element(text: str):
-    kind, _, val = text.partition(":")
+    kind, dummy, val = text.partition(":")
     if kind == "i":
         return ("i", int(val))
     if kind in ("k", "v"):
@@ -814,7 +814,7 @@ def _remove_path(obj: dict, path: tuple, table: dict) -> None:
     found = _locate(obj, path, table)
     if found is None:
         return
-    parent, el, _ = found
+    parent, el = found[:2]
     if isinstance(parent, dict):
         parent.pop(el[1], None)
     else:
@@ -836,7 +836,7 @@ def _prune(merged: dict, stale: set, keep: set, table: dict) -> None:
             found = _locate(merged, parent, table)
             if found is None:
                 break
-            container, el, _ = found
+            container, el = found[:2]
             value = container[el[1]] if isinstance(container, dict) else container[el]
             if value not in ({}, []):
                 break
@@ -853,7 +853,7 @@ def _conflict_error(conflicts: list[tuple[_Entry, tuple]]) -> ApplyConflict:
         return ApplyConflict(f"Apply failed with 1 conflict: conflict with {entry.describe()}: "
                              f"{path_string(path)}", causes)
     lines, seen = [], []
-    for entry, _ in conflicts:
+    for entry, dummy in conflicts:
         if entry.ident not in [s.ident for s in seen]:
             seen.append(entry)
     for entry in seen:

@@ -247,7 +247,7 @@ def register_package_manifests(store, config: ClusterConfig) -> None:
     def list_(namespace: str | None) -> list[dict]:
         if not available():
             return []
-        return [manifest(pkg, namespace or catalog_ns) for _, pkg in sorted(packages.items())]
+        return [manifest(pkg, namespace or catalog_ns) for dummy, pkg in sorted(packages.items())]
 
     store.register_virtual(PACKAGE_MANIFEST, get, list_)
 

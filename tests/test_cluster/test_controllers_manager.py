@@ -33,7 +33,7 @@ class Sim:
     def run(self, passes: int = 4, advance: float = 0.0) -> None:
         """Advance the fake clock, then run that many controller passes."""
         self.now += advance
-        for _ in range(passes):
+        for dummy in range(passes):
             self.manager.run_once(self.now)
 
     def create(self, obj: dict) -> dict:

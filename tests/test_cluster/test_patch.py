@@ -259,16 +259,19 @@ def test_smp_service_ports_merge_by_port():
 def test_smp_lists_without_merge_key_are_replaced(api_version, kind, field, old, new):
     if kind == "NetworkPolicy":
         obj, patch = {"spec": {field: old}}, {"spec": {field: new}}
-        get = lambda o: o["spec"][field]  # noqa: E731
+        path = ("spec", field)
     elif kind == "Role":
         obj, patch = {field: old}, {field: new}
-        get = lambda o: o[field]  # noqa: E731
+        path = (field,)
     else:
         obj = deployment([{"name": "a"}])
         obj["spec"]["template"]["spec"][field] = old
         patch = {"spec": tpl(**{field: new})}
-        get = lambda o: o["spec"]["template"]["spec"][field]  # noqa: E731
-    assert get(strategic_merge_patch(obj, patch, api_version, kind)) == new
+        path = ("spec", "template", "spec", field)
+    value = strategic_merge_patch(obj, patch, api_version, kind)
+    for key in path:
+        value = value[key]
+    assert value == new
 
 
 def test_smp_owner_references_by_uid_and_conditions_by_type():
@@ -427,7 +430,7 @@ def test_apply_removes_fields_no_longer_applied():
     out = apply(live, cm({"a": "1"}, {"keep": "1"}), now=T2)
     assert out["data"] == {"a": "1"} and out["metadata"]["labels"] == {"keep": "1"}
     assert entries(out)[("mgr", "Apply")]["fieldsV1"] == {"f:data": {"f:a": {}},
-                                                         "f:metadata": {"f:labels": {"f:keep": {}}}}
+                                                          "f:metadata": {"f:labels": {"f:keep": {}}}}
     assert entries(out)[("mgr", "Apply")]["time"] == T2
 
 

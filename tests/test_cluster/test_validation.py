@@ -325,7 +325,7 @@ def test_builtin_unknown_fields_reported_and_pruned():
     obj["spec"]["template"]["spec"]["containers"][0]["imageName"] = "x"
     result = validate_builtin(obj)
     assert sorted(result.unknown_fields) == ["metadata.color", "spec.bogus",
-                                            "spec.template.spec.containers[0].imageName"]
+                                             "spec.template.spec.containers[0].imageName"]
     assert "bogus" not in result.obj["spec"] and "color" not in result.obj["metadata"]
     assert "imageName" not in result.obj["spec"]["template"]["spec"]["containers"][0]
     assert result.errors == []

@@ -266,7 +266,9 @@ class OLMController(Controller):
         return self._write_sub(sub, old_status, status, ts)
 
     def _write_sub(self, sub: dict, old: dict, status: dict, ts: str) -> None:
-        strip = lambda s: {k: v for k, v in s.items() if k != "lastUpdated"}  # noqa: E731
+        def strip(s: dict) -> dict:
+            return {k: v for k, v in s.items() if k != "lastUpdated"}
+
         if strip(old) == strip(status):
             return
         status["lastUpdated"] = ts

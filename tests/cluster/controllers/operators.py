@@ -201,7 +201,7 @@ class SonataFlowController(OperatorController):
 
     def _check_refs(self, platform: dict) -> str:
         ns = platform["metadata"]["namespace"]
-        fields = [None] + [f for f, _, _ in self.SERVICES if self._enabled(platform, f)]
+        fields = [None] + [svc[0] for svc in self.SERVICES if self._enabled(platform, svc[0])]
         for field in fields:
             pg, path = self._persistence(platform, field)
             if not pg:
@@ -263,7 +263,7 @@ class SonataFlowController(OperatorController):
                   "app.kubernetes.io/part-of": pname, "app.kubernetes.io/managed-by": "sonataflow-operator"}
         owners = [owner_ref(platform)]
         env = [{"name": "KOGITO_SERVICE_URL", "value": f"http://{name}.{ns}"}]
-        pg, _ = self._persistence(platform, field)
+        pg = self._persistence(platform, field)[0]
         if pg:
             ref = pg.get("secretRef") or {}
             sref = pg.get("serviceRef") or {}
