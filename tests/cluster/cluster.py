@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from .config import ClusterConfig, Faults
+from .config import ClusterConfig, Delays, Faults
 from .server import ApiServer, RequestLog
 from .store import Store
 
@@ -29,6 +29,14 @@ def _apply_overrides(config: ClusterConfig, overrides: dict) -> ClusterConfig:
             values[key] = frozenset(values[key])
     if "node_architectures" in values:
         values["node_architectures"] = tuple(values["node_architectures"])
+    if isinstance(values.get("delays"), dict):
+        values["delays"] = Delays(**values["delays"])
+    if isinstance(values.get("faults"), dict):
+        faults = dict(values["faults"])
+        for key in ("error_codes", "methods"):
+            if key in faults:
+                faults[key] = tuple(faults[key])
+        values["faults"] = Faults(**faults)
     return dataclasses.replace(config, **values)
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import functools
 import random
+import re
 import threading
 import time
 import uuid
@@ -275,6 +277,130 @@ def apply_defaults(group: str, kind: str, obj: dict) -> None:
         labels["kubernetes.io/metadata.name"] = obj["metadata"].get("name", "")
 
 
+# ----------------------------------------------------------------------------------------- Go decoding
+
+@functools.lru_cache(maxsize=None)
+def _builtin_schema(api_version: str, kind: str, kube_minor: str) -> tuple[dict, dict] | None:
+    """(root schema, definitions) of a built-in kind from the kubernetes-validate package."""
+    try:
+        import kubernetes_validate.utils as kv
+    except ImportError:  # pragma: no cover
+        return None
+
+    def key(v: str) -> tuple:
+        return tuple(int(p) for p in re.findall(r"\d+", v)[:2])
+
+    versions = [v for v in kv.all_versions() if key(v) <= key(kube_minor)]
+    if not versions:
+        return None
+    folder = f"kubernetes-json-schema/v{versions[-1]}-local-strict"
+    short = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    try:
+        root = kv.schema_contents(f"{folder}/{kind.lower()}-{short}.json", kube_minor)
+        defs = kv.schema_contents(f"{folder}/_definitions.json", kube_minor)
+    except Exception:  # noqa: BLE001 - unknown kind or version: no Go type names
+        return None
+    return root, defs.get("$defs") or defs.get("definitions") or {}
+
+
+def _json_type(value) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {str: "string", list: "array", dict: "object"}.get(type(value), "value")
+
+
+_SCHEMA_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "integer": int,
+                 "number": (int, float)}
+
+
+def _type_ok(value, types: list[str]) -> bool:
+    if value is None or not types:
+        return True
+    for t in types:
+        want = _SCHEMA_TYPES.get(t)
+        if want is None:
+            return True
+        if isinstance(value, bool) and t != "boolean":
+            continue
+        if isinstance(value, want):
+            return True
+    return False
+
+
+def _go_type(schema: dict, defs: dict) -> str:
+    ref = schema.get("$ref", "")
+    if ref:
+        name = ref.rsplit("/", 1)[-1]
+        if name.endswith("intstr.IntOrString"):
+            return "int32"
+        parts = name.split(".")
+        return f"{parts[-2]}.{parts[-1]}"
+    types = [t for t in (schema.get("type") or []) if t != "null"]
+    if isinstance(schema.get("type"), str):
+        types = [schema["type"]]
+    t = types[0] if types else ""
+    if t == "integer":
+        return schema.get("format") or "int64"
+    if t == "number":
+        return "float64"
+    if t == "boolean":
+        return "bool"
+    if t == "array":
+        return "[]" + _go_type(schema.get("items") or {}, defs)
+    if t == "object":
+        ap = schema.get("additionalProperties")
+        return "map[string]" + (_go_type(ap, defs) if isinstance(ap, dict) else "interface {}")
+    return t or "interface {}"
+
+
+def _first_type_error(value, schema: dict, defs: dict, struct: str, fields: list):
+    """(json type, struct, field path, Go type) of the first mismatch in document order, as Go reports it."""
+    node = schema
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        node = defs.get(name) or {}
+        if name.endswith("intstr.IntOrString"):
+            ok = value is None or (isinstance(value, (str, int)) and not isinstance(value, bool))
+            return None if ok else (_json_type(value), struct, fields, "int32")
+    types = node.get("type") or []
+    types = [types] if isinstance(types, str) else [t for t in types if t != "null"]
+    if not _type_ok(value, types):
+        return _json_type(value), struct, fields, _go_type(schema if "$ref" in schema else node, defs)
+    if isinstance(value, dict):
+        props = node.get("properties")
+        if props is not None:
+            inner = schema["$ref"].rsplit(".", 1)[-1] if "$ref" in schema else struct
+            for key, item in value.items():
+                if key in props:
+                    found = _first_type_error(item, props[key], defs, inner, fields + [key])
+                    if found:
+                        return found
+        elif isinstance(node.get("additionalProperties"), dict):
+            for item in value.values():
+                found = _first_type_error(item, node["additionalProperties"], defs, struct, fields)
+                if found:
+                    return found
+    elif isinstance(value, list) and isinstance(node.get("items"), dict):
+        for item in value:
+            found = _first_type_error(item, node["items"], defs, struct, fields)
+            if found:
+                return found
+    return None
+
+
+def go_decode_error(obj: dict, rt: ResourceType, kube_minor: str, field_errors) -> str:
+    """The encoding/json error a real server reports for a built-in object with a wrongly typed field."""
+    schemas = _builtin_schema(rt.api_version, rt.kind, kube_minor)
+    found = _first_type_error(obj, schemas[0], schemas[1], rt.kind, []) if schemas else None
+    if found:
+        jtype, struct, fields, gotype = found
+        return f"json: cannot unmarshal {jtype} into Go struct field {struct}.{'.'.join(fields)} of type {gotype}"
+    first = next(e for e in field_errors if e.reason == "FieldValueTypeInvalid")
+    return f"json: cannot unmarshal value into Go struct field {rt.kind}.{first.field}"
+
+
 # ----------------------------------------------------------------------------------------- store
 
 class Store:
@@ -420,19 +546,32 @@ class Store:
     def _has_status_subresource(self, rt: ResourceType) -> bool:
         return "status" in rt.subresources
 
-    def _validate(self, rt: ResourceType, obj: dict, field_validation: str, op: str) -> dict:
-        """Schema validation and pruning; unknown fields handled per fieldValidation."""
+    def _validate(self, rt: ResourceType, obj: dict, field_validation: str, op: str,
+                  partial: bool = False) -> dict:
+        """Schema validation and pruning; unknown fields handled per fieldValidation.
+
+        ``partial``: an apply body (no defaulting, no required-field checks).
+        """
         if rt.builtin:
             if _validation is None:
                 return obj
-            result = _validation.validate_builtin(obj, kubernetes_version=self._kube_minor)
+            result = _validation.validate_builtin(obj, kubernetes_version=self._kube_minor, partial=partial)
         else:
             crd = self._crds.get((rt.group, rt.plural))
             ver = crd_version(crd, rt.version) if crd else None
             if _validation is None or ver is None:
                 return obj
-            result = _validation.validate_custom(obj, ver)
+            result = _validation.validate_custom(obj, ver, partial=partial)
         name = obj.get("metadata", {}).get("name", "")
+        if rt.builtin and op in ("create", "update", "patch") and any(
+                e.reason == "FieldValueTypeInvalid" for e in result.errors):
+            # the real server fails to decode the JSON into the Go type before any validation runs
+            text = go_decode_error(obj, rt, self._kube_minor, result.errors)
+            if op == "patch":
+                raise errors.invalid("", "", "", [{
+                    "reason": "FieldValueInvalid", "field": "patch",
+                    "message": f'patch: Invalid value: "{_short_json(obj)}": {text}'}])
+            raise errors.bad_request(f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: {text}')
         unknown = list(result.unknown_fields or [])
         if unknown and field_validation == "Strict":
             texts = ", ".join(f'unknown field "{u}"' for u in unknown)
@@ -857,18 +996,29 @@ class Store:
         if bmeta.get("name") and bmeta["name"] != name:
             raise errors.bad_request("the name of the object (%s) does not match the name on the URL (%s)"
                                      % (bmeta["name"], name))
-        applied = self._validate(rt, clone(body), field_validation, "apply")
+        applied = self._validate(rt, clone(body), field_validation, "apply", partial=True)
         applied.setdefault("metadata", {})["name"] = name
         if namespace:
             applied["metadata"]["namespace"] = namespace
         if old is None and subresource:
             raise self._not_found(rt, name)
+        if subresource == "status":
+            # fields the status endpoint resets are not applied (nor owned)
+            ameta = applied["metadata"]
+            applied = {"apiVersion": applied["apiVersion"], "kind": applied["kind"],
+                       "metadata": {k: ameta[k] for k in ("name", "namespace", "resourceVersion") if k in ameta},
+                       **({"status": applied["status"]} if "status" in applied else {})}
+        elif self._has_status_subresource(rt):
+            applied.pop("status", None)  # the main endpoint resets status
         live = self._out(rt, old) if old is not None else None
         try:
             new = _patch.server_side_apply(live, applied, manager=manager, force=force,
-                                           api_version=rt.api_version, kind=rt.kind, now=now_rfc3339())
+                                           api_version=rt.api_version, kind=rt.kind, now=now_rfc3339(),
+                                           subresource=subresource)
         except _patch.PatchError as exc:
             raise _from_patch_error(exc) from None
+        if old is not None:
+            new = self._validate(rt, new, "Ignore", "apply")
         if old is None:
             obj = self._create(rt, new, manager=manager, dry_run=dry_run, field_validation="Ignore",
                                applied=True, op="apply")

@@ -60,8 +60,8 @@ def test_kubernetes_core_modules(cluster):
     first = run_playbook(cluster, PLAY, {"second": False})
     assert first.returncode == 0, first.stdout + first.stderr
     results = task_results(first.stdout)
-    assert results["crd, namespace and configmap"] == "changed"
-    assert results["server-side apply"] == "changed" and results["check mode create"] == "changed"
+    assert results["crd, namespace and configmap"] == "changed", first.stdout
+    assert results["server-side apply"] == "changed" and results["check mode create"] == "changed", first.stdout
     assert store.get("v1", "ConfigMap", "applied", "play")["metadata"]["annotations"][
         "kubectl.kubernetes.io/last-applied-configuration"]
     dep = store.get("apps/v1", "Deployment", "web", "play")

@@ -177,8 +177,8 @@ def test_server_side_apply(cluster):
     assert status == 422 and err["message"].endswith("force: Forbidden: may not be specified for non-apply patch")
 
 
-def test_status_subresource_of_deployment(cluster):
-    store = cluster.store
+def test_status_subresource_of_deployment(quiet):
+    store = quiet.store  # no workloads controller writing the status in between
     dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "default"},
            "spec": {"replicas": 0, "selector": {"matchLabels": {"a": "b"}}, "template": {
                "metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "x:1"}]}}},

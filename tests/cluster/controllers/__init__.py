@@ -11,6 +11,9 @@ from tests.cluster.config import ClusterConfig
 
 log = logging.getLogger("tests.cluster.controllers")
 
+# Seconds after which the background loop runs a pass even when nothing changed.
+RESYNC = 2.0
+
 # (config name, module, class), in the order of one pass.
 _REGISTRY = (
     ("namespace", "namespace", "NamespaceController"),
@@ -51,19 +54,56 @@ class ControllerManager:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # what the last pass saw: the store revision before it, whether a step still waits on time
+        self._last_revision: str | None = None
+        self._waiting = True
+        self._last_pass = 0.0
+
+    def _timed(self, ctrl) -> bool:
+        """Note, through the controller's ``elapsed``, when one of its timed steps is not yet due."""
+        original = getattr(ctrl, "elapsed", None)
+        if original is None or getattr(original, "_tracked", False):
+            return original is not None
+
+        def elapsed(key, now, delay):
+            due = original(key, now, delay)
+            if not due:
+                self._waiting = True
+            return due
+
+        elapsed._tracked = True
+        ctrl.elapsed = elapsed
+        return True
 
     def run_once(self, now: float | None = None) -> None:
         """One pass over all controllers; one failing controller does not stop the others."""
         with self._lock:
+            self._last_revision = self.store.resource_version()
+            self._waiting = False
             for ctrl in self.controllers:
+                if not self._timed(ctrl):
+                    self._waiting = True  # no way to tell whether it waits on time: never idle
                 try:
                     ctrl.reconcile(time.monotonic() if now is None else now)
                 except Exception:  # noqa: BLE001 - a controller bug must not kill the loop
+                    self._waiting = True
                     log.exception("controller %s failed", getattr(ctrl, "name", ctrl))
+            self._last_pass = time.monotonic()
+
+    def idle(self) -> bool:
+        """True when a pass would do nothing: no write since the last pass began, no timed step pending.
+
+        A pass is deterministic given the store's content and the clock, so the loop may skip it; a full
+        pass still runs every ``RESYNC`` seconds.
+        """
+        with self._lock:
+            return (not self._waiting and self._last_revision == self.store.resource_version()
+                    and time.monotonic() - self._last_pass < RESYNC)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self.run_once()
+            if not self.idle():
+                self.run_once()
             self._stop.wait(self.config.controller_interval)
 
     def start(self) -> None:
