@@ -115,7 +115,7 @@ class LocalCluster:
 
     def run_controllers(self, passes: int = 1) -> None:
         """Run the controllers synchronously (on top of their background thread)."""
-        for _ in range(passes):
+        for dummy in range(passes):
             self.manager.run_once()
 
     def write_kubeconfig(self, path, *, token: str | None = None, tls: bool = False) -> Path:

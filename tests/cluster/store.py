@@ -395,7 +395,7 @@ def go_decode_error(obj: dict, rt: ResourceType, kube_minor: str, field_errors) 
     schemas = _builtin_schema(rt.api_version, rt.kind, kube_minor)
     found = _first_type_error(obj, schemas[0], schemas[1], rt.kind, []) if schemas else None
     if found:
-        jtype, struct, fields, gotype = found
+        jtype, struct, fields, gotype = found[0], found[1], found[2], found[3]
         return f"json: cannot unmarshal {jtype} into Go struct field {struct}.{'.'.join(fields)} of type {gotype}"
     first = next(e for e in field_errors if e.reason == "FieldValueTypeInvalid")
     return f"json: cannot unmarshal value into Go struct field {rt.kind}.{first.field}"
@@ -780,7 +780,7 @@ class Store:
             if virt:
                 source = [clone(o) for o in virt[1](namespace if rt.namespaced else None)]
             else:
-                source = [obj for (ns, _), obj in sorted(self._bucket(rt).items())
+                source = [obj for (ns, _name), obj in sorted(self._bucket(rt).items())
                           if not (rt.namespaced and namespace) or ns == namespace]
             out = []
             for obj in source:
@@ -815,7 +815,7 @@ class Store:
 
     def count(self, rt: ResourceType, namespace: str | None = None) -> int:
         with self._lock:
-            return sum(1 for (ns, _) in self._bucket(rt) if not namespace or ns == namespace)
+            return sum(1 for (ns, _name) in self._bucket(rt) if not namespace or ns == namespace)
 
     # ---------------------------------------------------------------- create
 
@@ -856,8 +856,8 @@ class Store:
                     raise errors.invalid(rt.kind, rt.group, "", [{
                         "reason": "FieldValueRequired", "field": "metadata.name",
                         "message": "metadata.name: Required value: name or generateName is required"}])
-                for _ in range(8):
-                    candidate = base[:58] + "".join(self._rand.choice(NAME_CHARS) for _ in range(5))
+                for dummy in range(8):
+                    candidate = base[:58] + "".join(self._rand.choice(NAME_CHARS) for dummy in range(5))
                     if self._key(rt, candidate, namespace) not in self._bucket(rt):
                         break
                 else:

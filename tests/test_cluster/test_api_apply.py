@@ -116,20 +116,20 @@ def test_deletion_is_not_recorded_in_managed_fields(quiet):
 
 def test_wrong_json_type_on_builtin_is_bad_request(quiet):
     bad = deployment(replicas="3")
-    status, _, err = http(quiet, "POST", DEPLOYMENTS, bad)
+    status, _headers, err = http(quiet, "POST", DEPLOYMENTS, bad)
     assert status == 400 and err["reason"] == "BadRequest", err
     assert err["message"] == ('Deployment in version "v1" cannot be handled as a Deployment: json: cannot '
                               'unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32')
-    status, _, _ = http(quiet, "POST", DEPLOYMENTS, deployment())
+    status, _headers, _body = http(quiet, "POST", DEPLOYMENTS, deployment())
     assert status == 201
-    status, _, err = http(quiet, "PUT", DEPLOYMENTS + "/d", deployment(template={
+    status, _headers, err = http(quiet, "PUT", DEPLOYMENTS + "/d", deployment(template={
         "metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "x",
                                                                     "ports": [{"containerPort": "80"}]}]}}))
     assert status == 400 and err["message"].endswith(
         "json: cannot unmarshal string into Go struct field ContainerPort.spec.template.spec.containers.ports"
         ".containerPort of type int32"), err
     # a merge patch that produces a wrongly typed field: 422 on the field "patch"
-    status, _, err = http(quiet, "PATCH", DEPLOYMENTS + "/d", {"spec": {"paused": "yes"}},
+    status, _headers, err = http(quiet, "PATCH", DEPLOYMENTS + "/d", {"spec": {"paused": "yes"}},
                           content_type="application/merge-patch+json")
     assert status == 422 and err["details"]["causes"][0]["field"] == "patch", err
     assert "json: cannot unmarshal string into Go struct field DeploymentSpec.spec.paused of type bool" in (
@@ -139,10 +139,10 @@ def test_wrong_json_type_on_builtin_is_bad_request(quiet):
 def test_other_validation_errors_stay_invalid(quiet):
     no_containers = deployment("e")
     no_containers["spec"]["template"]["spec"] = {}
-    status, _, err = http(quiet, "POST", DEPLOYMENTS, no_containers)
+    status, _headers, err = http(quiet, "POST", DEPLOYMENTS, no_containers)
     assert status == 422 and err["reason"] == "Invalid", err
     quiet.store.create(widget_crd(), manager="t")
-    status, _, err = http(quiet, "POST", "/apis/example.com/v1/namespaces/default/widgets", widget(size="big"))
+    status, _headers, err = http(quiet, "POST", "/apis/example.com/v1/namespaces/default/widgets", widget(size="big"))
     assert status == 422 and err["details"]["causes"][0]["field"] == "spec.size", err
 
 

@@ -19,7 +19,7 @@ needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not insta
 
 def test_unauthorized_without_or_with_wrong_token(cluster):
     for token in (None, "wrong"):
-        status, _, body = http(cluster, "GET", "/api/v1/namespaces", token=token)
+        status, _headers, body = http(cluster, "GET", "/api/v1/namespaces", token=token)
         assert status == 401
         assert body == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                         "message": "Unauthorized", "reason": "Unauthorized", "code": 401}
@@ -29,18 +29,18 @@ def test_unauthorized_without_or_with_wrong_token(cluster):
 def test_readonly_token_reads_but_cannot_write(cluster):
     ro = cluster.config.readonly_token
     assert http(cluster, "GET", "/api/v1/namespaces/default/configmaps", token=ro)[0] == 200
-    status, _, body = http(cluster, "POST", "/api/v1/namespaces/default/configmaps", {"metadata": {"name": "x"}},
+    status, _headers, body = http(cluster, "POST", "/api/v1/namespaces/default/configmaps", {"metadata": {"name": "x"}},
                            token=ro)
     assert status == 403 and body["reason"] == "Forbidden"
     assert body["message"] == ('configmaps is forbidden: User "readonly" cannot create resource "configmaps" in '
                                'API group "" in the namespace "default"')
-    status, _, body = http(cluster, "DELETE", "/apis/apps/v1/namespaces/default/deployments/d", token=ro)
+    status, _headers, body = http(cluster, "DELETE", "/apis/apps/v1/namespaces/default/deployments/d", token=ro)
     assert body["message"] == ('deployments.apps "d" is forbidden: User "readonly" cannot delete resource '
                                '"deployments" in API group "apps" in the namespace "default"')
     review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
               "spec": {"resourceAttributes": {"verb": "create", "resource": "configmaps", "namespace": "default"}}}
     path = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
-    status, _, out = http(cluster, "POST", path, review, token=ro)
+    status, _headers, out = http(cluster, "POST", path, review, token=ro)
     assert status == 201 and out["status"]["allowed"] is False
     assert http(cluster, "POST", path, review)[2]["status"]["allowed"] is True
 
@@ -73,7 +73,7 @@ def test_dropped_connections(cluster):
 
 def test_seeded_faults_repeat(cluster_factory):
     def outcome(c):
-        return [http(c, "GET", "/version")[0] for _ in range(20)]
+        return [http(c, "GET", "/version")[0] for dummy in range(20)]
 
     a = cluster_factory(faults=Faults(error_rate=0.5, seed=7))
     b = cluster_factory(faults=Faults(error_rate=0.5, seed=7))
@@ -112,7 +112,7 @@ def kubectl(cluster, *args, check=True, timeout=60):
     kubeconfig = cluster.tmpdir / "kubeconfig-tls"
     if not kubeconfig.exists():
         cluster.write_kubeconfig(kubeconfig, tls=True)
-    proc = subprocess.run([KUBECTL, "--kubeconfig", str(kubeconfig), *args], capture_output=True,
+    proc = subprocess.run([KUBECTL, "--kubeconfig", str(kubeconfig), *args], capture_output=True, check=False,
                           text=True, timeout=timeout, env=cluster.subprocess_env(HOME=str(cluster.tmpdir)))
     if check:
         assert proc.returncode == 0, proc.stderr

@@ -24,7 +24,7 @@ def manager(monkeypatch, **overrides) -> ControllerManager:
 
 
 def settle(mgr: ControllerManager, now: float, passes: int = 10) -> None:
-    for _ in range(passes):
+    for dummy in range(passes):
         mgr.run_once(now)
 
 

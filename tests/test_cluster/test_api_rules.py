@@ -17,7 +17,7 @@ def cm(name, ns="default", **meta):
 
 def wait_for(cluster, predicate, passes=50):
     """Run controller passes until predicate() holds (deterministic, no sleeping)."""
-    for _ in range(passes):
+    for dummy in range(passes):
         if predicate():
             return True
         cluster.run_controllers()
@@ -34,35 +34,35 @@ def quiet(cluster_factory):
 def test_finalizer_keeps_object_until_removed(cluster):
     store = cluster.store
     store.create(cm("f", finalizers=["example.com/hold"]), manager="t")
-    status, _, obj = http(cluster, "DELETE", CM.format(ns="default") + "/f")
+    status, _headers, obj = http(cluster, "DELETE", CM.format(ns="default") + "/f")
     assert status == 200
     assert obj["kind"] == "ConfigMap" and obj["metadata"]["deletionTimestamp"]
     assert obj["metadata"]["deletionGracePeriodSeconds"] == 0
     # no new finalizers once deleting
-    status, _, err = http(cluster, "PATCH", CM.format(ns="default") + "/f",
+    status, _headers, err = http(cluster, "PATCH", CM.format(ns="default") + "/f",
                           {"metadata": {"finalizers": ["example.com/hold", "another/one"]}},
                           content_type="application/merge-patch+json")
     assert status == 422 and "no new finalizers can be added if the object is being deleted" in err["message"]
     # a second DELETE returns the object unchanged
     assert http(cluster, "DELETE", CM.format(ns="default") + "/f")[2] == obj
-    status, _, _ = http(cluster, "PATCH", CM.format(ns="default") + "/f", {"metadata": {"finalizers": None}},
+    status, _headers, _body = http(cluster, "PATCH", CM.format(ns="default") + "/f", {"metadata": {"finalizers": None}},
                         content_type="application/merge-patch+json")
     assert status == 200
     assert store.try_get("v1", "ConfigMap", "f", "default") is None
 
 
 def test_delete_returns_object_for_pods_and_namespaces(cluster):
-    status, _, ns = http(cluster, "POST", "/api/v1/namespaces", {"metadata": {"name": "gone"}})
+    status, _headers, ns = http(cluster, "POST", "/api/v1/namespaces", {"metadata": {"name": "gone"}})
     assert status == 201
-    status, _, sa = http(cluster, "POST", "/api/v1/namespaces/gone/serviceaccounts", {"metadata": {"name": "x"}})
-    status, _, out = http(cluster, "DELETE", "/api/v1/namespaces/gone/serviceaccounts/x")
+    status, _headers, sa = http(cluster, "POST", "/api/v1/namespaces/gone/serviceaccounts", {"metadata": {"name": "x"}})
+    status, _headers, out = http(cluster, "DELETE", "/api/v1/namespaces/gone/serviceaccounts/x")
     assert status == 200 and out["kind"] == "ServiceAccount" and out["metadata"]["uid"] == sa["metadata"]["uid"]
-    status, _, out = http(cluster, "DELETE", "/api/v1/namespaces/gone")
+    status, _headers, out = http(cluster, "DELETE", "/api/v1/namespaces/gone")
     assert status == 200 and out["kind"] == "Namespace" and out["status"]["phase"] == "Terminating"
 
 
 def test_protected_namespace(cluster):
-    status, _, err = http(cluster, "DELETE", "/api/v1/namespaces/default")
+    status, _headers, err = http(cluster, "DELETE", "/api/v1/namespaces/default")
     assert status == 403
     assert err["message"] == 'namespaces "default" is forbidden: this namespace may not be deleted'
 
@@ -125,54 +125,54 @@ def test_orphan_keeps_dependents(quiet):
 
 def test_dry_run_persists_nothing(cluster):
     path = CM.format(ns="default")
-    status, _, out = http(cluster, "POST", path + "?dryRun=All", cm("dry"))
+    status, _headers, out = http(cluster, "POST", path + "?dryRun=All", cm("dry"))
     assert status == 201 and out["metadata"]["uid"] and "resourceVersion" not in out["metadata"]
     assert cluster.store.try_get("v1", "ConfigMap", "dry", "default") is None
     cluster.store.create(cm("real"), manager="t")
-    status, _, out = http(cluster, "PATCH", path + "/real?dryRun=All", {"data": {"k": "changed"}},
+    status, _headers, out = http(cluster, "PATCH", path + "/real?dryRun=All", {"data": {"k": "changed"}},
                           content_type="application/merge-patch+json")
     assert status == 200 and out["data"] == {"k": "changed"}
     assert cluster.store.get("v1", "ConfigMap", "real", "default")["data"] == {"k": "v"}
-    status, _, _ = http(cluster, "DELETE", path + "/real?dryRun=All")
+    status, _headers, _body = http(cluster, "DELETE", path + "/real?dryRun=All")
     assert status == 200 and cluster.store.try_get("v1", "ConfigMap", "real", "default")
-    status, _, err = http(cluster, "POST", path + "?dryRun=Yes", cm("dry"))
+    status, _headers, err = http(cluster, "POST", path + "?dryRun=Yes", cm("dry"))
     assert status == 422
 
 
 def test_field_validation_modes(cluster):
     path = CM.format(ns="default")
     body = dict(cm("fv"), bogus=1)
-    status, _, err = http(cluster, "POST", path + "?fieldValidation=Strict", body)
+    status, _headers, err = http(cluster, "POST", path + "?fieldValidation=Strict", body)
     assert status == 400, err
     assert err["message"] == ('ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding '
                               'error: unknown field "bogus"')
     status, headers, out = http(cluster, "POST", path + "?fieldValidation=Warn", body)
     assert status == 201 and "bogus" not in out
     assert headers.get_all("Warning") == ['299 - "unknown field \\"bogus\\""']
-    status, _, err = http(cluster, "PATCH", path + "/fv?fieldValidation=Strict", {"other": 2},
+    status, _headers, err = http(cluster, "PATCH", path + "/fv?fieldValidation=Strict", {"other": 2},
                           content_type="application/merge-patch+json")
     assert status == 422 and err["details"]["causes"][0]["field"] == "patch"
     assert 'strict decoding error: unknown field "other"' in err["message"]
-    status, headers, _ = http(cluster, "POST", path + "?fieldValidation=Ignore", dict(body, metadata={"name": "i"}))
+    status, headers, _body = http(cluster, "POST", path + "?fieldValidation=Ignore", dict(body, metadata={"name": "i"}))
     assert status == 201 and headers.get_all("Warning") is None
 
 
 def test_server_side_apply(cluster):
     path = CM.format(ns="default") + "/ssa"
     applied = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa"}, "data": {"a": "1"}}
-    status, _, err = http(cluster, "PATCH", path, applied, content_type="application/apply-patch+yaml")
+    status, _headers, err = http(cluster, "PATCH", path, applied, content_type="application/apply-patch+yaml")
     assert status == 422
     assert err["message"] == ('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required '
                               'for apply patch')
-    status, _, out = http(cluster, "PATCH", path + "?fieldManager=me", applied,
+    status, _headers, out = http(cluster, "PATCH", path + "?fieldManager=me", applied,
                           content_type="application/apply-patch+yaml")
     assert status == 201 and out["data"] == {"a": "1"}
     assert out["metadata"]["managedFields"][0]["manager"] == "me"
     assert out["metadata"]["managedFields"][0]["operation"] == "Apply"
-    status, _, again = http(cluster, "PATCH", path + "?fieldManager=me", applied,
+    status, _headers, again = http(cluster, "PATCH", path + "?fieldManager=me", applied,
                             content_type="application/apply-patch+yaml")
     assert status == 200 and again == out
-    status, _, err = http(cluster, "PATCH", path + "?fieldManager=me&force=true", {"data": {"a": "2"}},
+    status, _headers, err = http(cluster, "PATCH", path + "?fieldManager=me&force=true", {"data": {"a": "2"}},
                           content_type="application/merge-patch+json")
     assert status == 422 and err["message"].endswith("force: Forbidden: may not be specified for non-apply patch")
 
@@ -194,12 +194,12 @@ def test_status_subresource_of_deployment(quiet):
 
 def test_generate_name_and_resource_version_on_create(cluster):
     path = CM.format(ns="default")
-    status, _, out = http(cluster, "POST", path, {"metadata": {"generateName": "install-"}})
+    status, _headers, out = http(cluster, "POST", path, {"metadata": {"generateName": "install-"}})
     assert status == 201 and out["metadata"]["name"].startswith("install-")
     assert len(out["metadata"]["name"]) == len("install-") + 5
-    status, _, err = http(cluster, "POST", path, {"metadata": {"name": "rv", "resourceVersion": "5"}})
+    status, _headers, err = http(cluster, "POST", path, {"metadata": {"name": "rv", "resourceVersion": "5"}})
     assert status == 500 and err["message"] == "resourceVersion should not be set on objects to be created"
-    status, _, err = http(cluster, "POST", path, {"metadata": {"name": "x", "namespace": "other"}})
+    status, _headers, err = http(cluster, "POST", path, {"metadata": {"name": "x", "namespace": "other"}})
     assert status == 400 and "does not match the namespace" in err["message"]
 
 
@@ -215,11 +215,11 @@ def test_real_crd_from_shared_folder(cluster):
     cluster.store.create(crd, manager="t")
     cluster.store.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "knative-serving"}},
                          manager="t")
-    status, _, out = http(cluster, "POST", "/apis/operator.knative.dev/v1beta1/namespaces/knative-serving/"
+    status, _headers, out = http(cluster, "POST", "/apis/operator.knative.dev/v1beta1/namespaces/knative-serving/"
                           "knativeservings", {"apiVersion": "operator.knative.dev/v1beta1", "kind": "KnativeServing",
                                               "metadata": {"name": "knative-serving"}, "spec": {}})
     assert status == 201, out
     assert out["kind"] == "KnativeServing" and out["metadata"]["generation"] == 1
-    status, _, doc = http(cluster, "GET", "/apis/operator.knative.dev/v1beta1")
+    status, _headers, doc = http(cluster, "GET", "/apis/operator.knative.dev/v1beta1")
     names = {r["name"] for r in doc["resources"]}
     assert {"knativeservings", "knativeservings/status"} <= names
