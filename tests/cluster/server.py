@@ -188,7 +188,7 @@ class ApiServer:
     # ------------------------------------------------------------------ discovery documents
 
     def version_doc(self) -> dict:
-        major, minor, *_ = self.kube_version.split(".")
+        major, minor = self.kube_version.split(".")[:2]
         return {"major": major, "minor": minor, "gitVersion": f"v{self.kube_version}",
                 "gitCommit": "0000000000000000000000000000000000000000", "gitTreeState": "clean",
                 "buildDate": "2024-01-01T00:00:00Z", "goVersion": "go1.21.11", "compiler": "gc",
@@ -203,6 +203,9 @@ class ApiServer:
         for rt in sorted(self.store.resource_types(), key=lambda r: r.plural):
             if rt.group == group and rt.version == version:
                 resources.extend(rt.discovery())
+                if (rt.group, rt.plural) == ("", "pods"):
+                    resources.append({"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod",
+                                      "verbs": ["get"]})
         if not resources:
             return None
         gv = f"{group}/{version}" if group else version
@@ -377,6 +380,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not rest:
             doc = api.resource_list(group, version)
             return self._send_json(200, doc) if doc else self._not_found_page()
+        if group == "" and len(rest) == 5 and rest[0] == "namespaces" and rest[2:5:2] == ["pods", "log"]:
+            return self._pod_log(method, rest[1], rest[3])
         route = self._route(group, version, rest)
         if route is None or route.rt is None:
             return self._not_found_page()
@@ -384,6 +389,15 @@ class _Handler(BaseHTTPRequestHandler):
         if route.name is None:
             return self._collection(method, route, body)
         return self._item(method, route, body)
+
+    def _pod_log(self, method: str, namespace: str, name: str):
+        """GET /api/v1/namespaces/<ns>/pods/<name>/log: the Pod's log as text/plain."""
+        from .controllers.workloads import pod_log
+
+        if method not in ("GET", "HEAD"):
+            raise errors.method_not_allowed()
+        pod = self.api.store.get("v1", "Pod", name, namespace)
+        return self._send(200, pod_log(self.api.config, pod).encode(), "text/plain")
 
     def _not_found_page(self):
         self._send(404, b"404 page not found\n", "text/plain; charset=utf-8")
@@ -399,7 +413,7 @@ class _Handler(BaseHTTPRequestHandler):
 
         namespace = None
         if rest[0] == "namespaces" and len(rest) >= 3 and not (group == "" and rest[2] in ("status", "finalize")
-                                                                 and len(rest) == 3):
+                                                               and len(rest) == 3):
             namespace, rest = rest[1], rest[2:]
             rt = rt_for(rest[0])
             if rt is None or not rt.namespaced:
@@ -507,8 +521,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_json(201, self._strip_for_output(created))
         if method == "DELETE":
             opts = self._delete_options(body)
-            items, _ = store.list_resource(rt, route.namespace, self.query.get("labelSelector"),
-                                           self.query.get("fieldSelector"))
+            items, _rv = store.list_resource(rt, route.namespace, self.query.get("labelSelector"),
+                                             self.query.get("fieldSelector"))
             out = []
             for item in items:
                 meta = item["metadata"]
@@ -753,8 +767,8 @@ class _Handler(BaseHTTPRequestHandler):
                     raise errors.expired(f"too old resource version: {rv} ({store.resource_version()})")
                 initial = [(t, o) for t, o in initial if matches(o)]
             else:
-                items, _ = store.list_resource(rt, route.namespace, self.query.get("labelSelector"),
-                                               self.query.get("fieldSelector"))
+                items, _rv = store.list_resource(rt, route.namespace, self.query.get("labelSelector"),
+                                                 self.query.get("fieldSelector"))
                 initial = [("ADDED", o) for o in items if fields_match(o, freqs)]
         try:
             self.send_response(200)
@@ -794,7 +808,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _client_gone(self) -> bool:
         try:
-            readable, _, _ = select.select([self.connection], [], [], 0)
+            readable = select.select([self.connection], [], [], 0)[0]
             if readable:
                 return self.connection.recv(1, socket.MSG_PEEK) == b""
         except OSError:

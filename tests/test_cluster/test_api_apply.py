@@ -130,7 +130,7 @@ def test_wrong_json_type_on_builtin_is_bad_request(quiet):
         ".containerPort of type int32"), err
     # a merge patch that produces a wrongly typed field: 422 on the field "patch"
     status, _headers, err = http(quiet, "PATCH", DEPLOYMENTS + "/d", {"spec": {"paused": "yes"}},
-                          content_type="application/merge-patch+json")
+                                 content_type="application/merge-patch+json")
     assert status == 422 and err["details"]["causes"][0]["field"] == "patch", err
     assert "json: cannot unmarshal string into Go struct field DeploymentSpec.spec.paused of type bool" in (
         err["message"])

@@ -30,7 +30,7 @@ def test_readonly_token_reads_but_cannot_write(cluster):
     ro = cluster.config.readonly_token
     assert http(cluster, "GET", "/api/v1/namespaces/default/configmaps", token=ro)[0] == 200
     status, _headers, body = http(cluster, "POST", "/api/v1/namespaces/default/configmaps", {"metadata": {"name": "x"}},
-                           token=ro)
+                                  token=ro)
     assert status == 403 and body["reason"] == "Forbidden"
     assert body["message"] == ('configmaps is forbidden: User "readonly" cannot create resource "configmaps" in '
                                'API group "" in the namespace "default"')

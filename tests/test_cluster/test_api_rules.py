@@ -40,13 +40,13 @@ def test_finalizer_keeps_object_until_removed(cluster):
     assert obj["metadata"]["deletionGracePeriodSeconds"] == 0
     # no new finalizers once deleting
     status, _headers, err = http(cluster, "PATCH", CM.format(ns="default") + "/f",
-                          {"metadata": {"finalizers": ["example.com/hold", "another/one"]}},
-                          content_type="application/merge-patch+json")
+                                 {"metadata": {"finalizers": ["example.com/hold", "another/one"]}},
+                                 content_type="application/merge-patch+json")
     assert status == 422 and "no new finalizers can be added if the object is being deleted" in err["message"]
     # a second DELETE returns the object unchanged
     assert http(cluster, "DELETE", CM.format(ns="default") + "/f")[2] == obj
     status, _headers, _body = http(cluster, "PATCH", CM.format(ns="default") + "/f", {"metadata": {"finalizers": None}},
-                        content_type="application/merge-patch+json")
+                                   content_type="application/merge-patch+json")
     assert status == 200
     assert store.try_get("v1", "ConfigMap", "f", "default") is None
 
@@ -130,7 +130,7 @@ def test_dry_run_persists_nothing(cluster):
     assert cluster.store.try_get("v1", "ConfigMap", "dry", "default") is None
     cluster.store.create(cm("real"), manager="t")
     status, _headers, out = http(cluster, "PATCH", path + "/real?dryRun=All", {"data": {"k": "changed"}},
-                          content_type="application/merge-patch+json")
+                                 content_type="application/merge-patch+json")
     assert status == 200 and out["data"] == {"k": "changed"}
     assert cluster.store.get("v1", "ConfigMap", "real", "default")["data"] == {"k": "v"}
     status, _headers, _body = http(cluster, "DELETE", path + "/real?dryRun=All")
@@ -150,7 +150,7 @@ def test_field_validation_modes(cluster):
     assert status == 201 and "bogus" not in out
     assert headers.get_all("Warning") == ['299 - "unknown field \\"bogus\\""']
     status, _headers, err = http(cluster, "PATCH", path + "/fv?fieldValidation=Strict", {"other": 2},
-                          content_type="application/merge-patch+json")
+                                 content_type="application/merge-patch+json")
     assert status == 422 and err["details"]["causes"][0]["field"] == "patch"
     assert 'strict decoding error: unknown field "other"' in err["message"]
     status, headers, _body = http(cluster, "POST", path + "?fieldValidation=Ignore", dict(body, metadata={"name": "i"}))
@@ -165,15 +165,15 @@ def test_server_side_apply(cluster):
     assert err["message"] == ('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required '
                               'for apply patch')
     status, _headers, out = http(cluster, "PATCH", path + "?fieldManager=me", applied,
-                          content_type="application/apply-patch+yaml")
+                                 content_type="application/apply-patch+yaml")
     assert status == 201 and out["data"] == {"a": "1"}
     assert out["metadata"]["managedFields"][0]["manager"] == "me"
     assert out["metadata"]["managedFields"][0]["operation"] == "Apply"
     status, _headers, again = http(cluster, "PATCH", path + "?fieldManager=me", applied,
-                            content_type="application/apply-patch+yaml")
+                                   content_type="application/apply-patch+yaml")
     assert status == 200 and again == out
     status, _headers, err = http(cluster, "PATCH", path + "?fieldManager=me&force=true", {"data": {"a": "2"}},
-                          content_type="application/merge-patch+json")
+                                 content_type="application/merge-patch+json")
     assert status == 422 and err["message"].endswith("force: Forbidden: may not be specified for non-apply patch")
 
 
@@ -216,8 +216,8 @@ def test_real_crd_from_shared_folder(cluster):
     cluster.store.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "knative-serving"}},
                          manager="t")
     status, _headers, out = http(cluster, "POST", "/apis/operator.knative.dev/v1beta1/namespaces/knative-serving/"
-                          "knativeservings", {"apiVersion": "operator.knative.dev/v1beta1", "kind": "KnativeServing",
-                                              "metadata": {"name": "knative-serving"}, "spec": {}})
+                                 "knativeservings", {"apiVersion": "operator.knative.dev/v1beta1", "kind": "KnativeServing",
+                                                     "metadata": {"name": "knative-serving"}, "spec": {}})
     assert status == 201, out
     assert out["kind"] == "KnativeServing" and out["metadata"]["generation"] == 1
     status, _headers, doc = http(cluster, "GET", "/apis/operator.knative.dev/v1beta1")
