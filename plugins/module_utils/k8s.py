@@ -27,6 +27,9 @@ except ImportError:  # pragma: no cover - reported by the module
     AUTH_ARG_SPEC = {}
 
 
+FIELD_MANAGER = "parodos.orchestrator"
+
+
 def auth_argument_spec():
     """A copy of kubernetes.core's auth options."""
     return copy.deepcopy(AUTH_ARG_SPEC)
@@ -70,6 +73,28 @@ class Api:
 
     def post(self, path, body):
         return self._request("POST", path, body=body)
+
+    def _write(self, method, path, body, content_type, dry_run):
+        query = [("fieldManager", FIELD_MANAGER)]
+        if dry_run:
+            query.append(("dryRun", "All"))
+        try:
+            response = self._client.request(method, path, body=body, serialize=False,
+                                            query_params=query, content_type=content_type)
+        except Exception as exc:  # the client raises many kinds; all mean "failed"
+            raise ApiError(_short(exc), getattr(exc, "status", 0) or 0) from exc
+        data = getattr(response, "data", response)
+        if isinstance(data, bytes):
+            data = data.decode("utf-8")
+        return json.loads(data) if isinstance(data, str) and data else (data or {})
+
+    def create(self, path, body, dry_run=False):
+        """POST ``body`` to a collection path; ``dry_run`` sends dryRun=All."""
+        return self._write("POST", path, body, "application/json", dry_run)
+
+    def merge_patch(self, path, body, dry_run=False):
+        """JSON merge patch of an object path; ``dry_run`` sends dryRun=All."""
+        return self._write("PATCH", path, body, "application/merge-patch+json", dry_run)
 
 
 def connect(module):

@@ -1,0 +1,268 @@
+"""The generated_secret module as Ansible runs it: arguments in, JSON out."""
+
+import base64
+import contextlib
+import copy
+import json
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible_collections.parodos.orchestrator.plugins.module_utils.preflight import ApiError
+from ansible_collections.parodos.orchestrator.plugins.modules import generated_secret
+
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core < 2.19
+
+    @contextlib.contextmanager
+    def patch_module_args(args=None):
+        from ansible.module_utils.common.text.converters import to_bytes
+
+        previous = basic._ANSIBLE_ARGS
+        basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}))
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = previous
+
+
+PATH = "/api/v1/namespaces/db/secrets"
+
+
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+class FakeSecrets:
+    """Secrets in memory; records (method, path, dry_run) of every request."""
+
+    def __init__(self, objects=None, namespaces=("db",), conflict_once=False):
+        self.objects = {o["metadata"]["name"]: o for o in (objects or [])}
+        self.namespaces = set(namespaces)
+        self.conflict_once = conflict_once
+        self.requests = []
+        self.bodies = []
+
+    def get(self, path, query=None):
+        self.requests.append(("GET", path, False))
+        name = path.rsplit("/", 1)[1]
+        if name not in self.objects:
+            raise ApiError('secrets "%s" not found' % name, 404)
+        return copy.deepcopy(self.objects[name])
+
+    def create(self, path, body, dry_run=False):
+        self.requests.append(("POST", path, dry_run))
+        self.bodies.append(copy.deepcopy(body))
+        if path.split("/")[4] not in self.namespaces:
+            raise ApiError('namespaces "%s" not found' % path.split("/")[4], 404)
+        if self.conflict_once:
+            self.conflict_once = False
+            self.objects[body["metadata"]["name"]] = {
+                "metadata": {"name": body["metadata"]["name"]}, "type": "Opaque",
+                "data": {"postgres-password": b64("raced-in-password")}}
+            raise ApiError("already exists", 409)
+        if not dry_run:
+            self.objects[body["metadata"]["name"]] = copy.deepcopy(body)
+        return body
+
+    def merge_patch(self, path, body, dry_run=False):
+        self.requests.append(("PATCH", path, dry_run))
+        self.bodies.append(copy.deepcopy(body))
+        name = path.rsplit("/", 1)[1]
+        obj = copy.deepcopy(self.objects[name])
+        for field, value in body.items():
+            if field == "metadata":
+                for k, v in value.items():
+                    obj["metadata"].setdefault(k, {}).update(v)
+            else:
+                obj.setdefault(field, {}).update(value)
+        if not dry_run:
+            self.objects[name] = obj
+        return obj
+
+    def values(self, name):
+        return {k: base64.b64decode(v).decode() for k, v in self.objects[name]["data"].items()}
+
+
+def run_module(args, monkeypatch, capsys, api, check=False, diff=False):
+    """Run main() with args; return (exit code, result dict, raw output)."""
+    monkeypatch.setattr(generated_secret, "connect", lambda module: (api, None))
+    args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
+    with patch_module_args(args), pytest.raises(SystemExit) as exc:
+        generated_secret.main()
+    out = capsys.readouterr().out
+    return exc.value.code, json.loads(out), out
+
+
+@pytest.fixture(autouse=True)
+def no_auth_env(monkeypatch):
+    for name in ("K8S_AUTH_KUBECONFIG", "K8S_AUTH_HOST", "K8S_AUTH_API_KEY", "KUBECONFIG"):
+        monkeypatch.delenv(name, raising=False)
+
+
+ARGS = {"name": "creds", "namespace": "db", "labels": {"app.kubernetes.io/managed-by": "parodos.orchestrator"},
+        "data": {"postgres-username": "dbuser"}, "generate": [{"key": "postgres-password"}]}
+
+
+def test_creates_then_keeps(monkeypatch, capsys):
+    api = FakeSecrets()
+    code, result, out = run_module(ARGS, monkeypatch, capsys, api)
+    assert code == 0, result
+    assert result["changed"] is True
+    assert result["secret"] == {"name": "creds", "namespace": "db", "keys": ["postgres-password", "postgres-username"]}
+    assert result["generated"] == ["postgres-password"]
+    assert result["changed_keys"] == ["postgres-password", "postgres-username"]
+    assert [r[:2] for r in api.requests] == [("GET", PATH + "/creds"), ("POST", PATH)]
+    stored = api.values("creds")
+    assert len(stored["postgres-password"]) == 32
+    assert stored["postgres-password"] not in out
+    assert api.objects["creds"]["metadata"]["labels"] == ARGS["labels"]
+
+    api.requests.clear()
+    code, result, out = run_module(ARGS, monkeypatch, capsys, api)
+    assert code == 0 and result["changed"] is False
+    assert result["generated"] == [] and result["changed_keys"] == []
+    assert api.requests == [("GET", PATH + "/creds", False)]
+    assert api.values("creds") == stored
+
+
+def test_patches_only_changed_keys(monkeypatch, capsys):
+    existing = {"metadata": {"name": "creds", "labels": {"theirs": "x"}}, "type": "Opaque",
+                "data": {"postgres-password": b64("kept-password-value"), "other": b64("o")}}
+    api = FakeSecrets([existing])
+    code, result, out = run_module(ARGS, monkeypatch, capsys, api)
+    assert code == 0 and result["changed"] is True
+    assert result["changed_keys"] == ["postgres-username"] and result["generated"] == []
+    assert api.bodies == [{"metadata": {"labels": ARGS["labels"]}, "data": {"postgres-username": b64("dbuser")}}]
+    assert api.values("creds") == {"postgres-password": "kept-password-value", "other": "o",
+                                   "postgres-username": "dbuser"}
+    assert api.objects["creds"]["metadata"]["labels"]["theirs"] == "x"
+    assert result["secret"]["keys"] == ["other", "postgres-password", "postgres-username"]
+
+
+def test_empty_stored_value_is_regenerated(monkeypatch, capsys):
+    existing = {"metadata": {"name": "creds"}, "type": "Opaque",
+                "data": {"postgres-password": "", "postgres-username": b64("dbuser")}}
+    api = FakeSecrets([existing])
+    code, result, out = run_module(dict(ARGS, labels={}), monkeypatch, capsys, api)
+    assert code == 0 and result["changed"] is True
+    assert result["generated"] == ["postgres-password"]
+    assert list(api.bodies[0]["data"]) == ["postgres-password"]
+    assert len(api.values("creds")["postgres-password"]) == 32
+
+
+def test_check_mode_sends_dry_run_and_diff_hides_values(monkeypatch, capsys):
+    api = FakeSecrets()
+    code, result, out = run_module(ARGS, monkeypatch, capsys, api, check=True, diff=True)
+    assert code == 0 and result["changed"] is True
+    assert api.requests[-1] == ("POST", PATH, True)
+    assert api.objects == {}
+    assert result["diff"]["before"] == {}
+    assert result["diff"]["after"]["data"] == {"postgres-password": "<hidden, changed>",
+                                               "postgres-username": "<hidden, changed>"}
+    generated = base64.b64decode(api.bodies[0]["data"]["postgres-password"]).decode()
+    assert generated not in out and api.bodies[0]["data"]["postgres-password"] not in out
+    assert "dbuser" not in out and b64("dbuser") not in out
+
+
+def test_check_mode_patch_is_dry_run(monkeypatch, capsys):
+    existing = {"metadata": {"name": "creds"}, "type": "Opaque", "data": {"postgres-password": b64("p" * 20)}}
+    api = FakeSecrets([existing])
+    code, result, out = run_module(ARGS, monkeypatch, capsys, api, check=True, diff=True)
+    assert code == 0 and result["changed"] is True
+    assert api.requests[-1] == ("PATCH", PATH + "/creds", True)
+    assert api.values("creds") == {"postgres-password": "p" * 20}
+    assert result["diff"]["before"]["data"] == {"postgres-password": "<hidden>"}
+    assert result["diff"]["after"]["data"] == {"postgres-password": "<hidden>",
+                                               "postgres-username": "<hidden, changed>"}
+    assert "p" * 20 not in out
+
+
+def test_check_mode_in_a_missing_namespace_reports_a_create(monkeypatch, capsys):
+    api = FakeSecrets(namespaces=())
+    code, result, out = run_module(ARGS, monkeypatch, capsys, api, check=True)
+    assert code == 0 and result["changed"] is True
+    assert result["generated"] == ["postgres-password"]
+
+
+def test_missing_namespace_fails_outside_check_mode(monkeypatch, capsys):
+    api = FakeSecrets(namespaces=())
+    code, result, out = run_module(ARGS, monkeypatch, capsys, api)
+    assert code == 1 and result["failed"]
+    assert result["msg"] == 'Secret db/creds: namespaces "db" not found'
+
+
+def test_conflict_on_create_plans_again(monkeypatch, capsys):
+    api = FakeSecrets(conflict_once=True)
+    code, result, out = run_module(dict(ARGS, labels={}), monkeypatch, capsys, api)
+    assert code == 0, result
+    assert [r[0] for r in api.requests] == ["GET", "POST", "GET", "PATCH"]
+    assert api.values("creds")["postgres-password"] == "raced-in-password"
+    assert result["generated"] == [] and result["changed_keys"] == ["postgres-username"]
+
+
+def test_type_cannot_change(monkeypatch, capsys):
+    existing = {"metadata": {"name": "creds"}, "type": "kubernetes.io/basic-auth", "data": {}}
+    api = FakeSecrets([existing])
+    code, result, out = run_module(ARGS, monkeypatch, capsys, api)
+    assert code == 1
+    assert "has type kubernetes.io/basic-auth, not Opaque" in result["msg"]
+    assert [r[0] for r in api.requests] == ["GET"]
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"generate": [{"key": "p", "length": 8}]}, "generate: length of p must be at least 16, got 8"),
+    ({"name": ""}, "name must not be empty"),
+])
+def test_invalid_options(monkeypatch, capsys, args, message):
+    api = FakeSecrets()
+    code, result, out = run_module(dict(ARGS, **args), monkeypatch, capsys, api)
+    assert code == 1 and message in result["msg"]
+    assert api.requests == []
+
+
+def test_api_error_message_never_carries_a_value(monkeypatch, capsys):
+    api = FakeSecrets()
+
+    def create(path, body, dry_run=False):
+        value = base64.b64decode(body["data"]["postgres-password"]).decode()
+        raise ApiError("rejected value %s" % value, 422)
+
+    api.create = create
+    code, result, out = run_module(ARGS, monkeypatch, capsys, api)
+    assert code == 1
+    assert result["msg"].startswith("Secret db/creds: rejected value ")
+    assert "********" in result["msg"]
+
+
+def test_unreachable_cluster_fails_clearly(monkeypatch, capsys):
+    monkeypatch.setattr(generated_secret, "connect",
+                        lambda module: (None, ("connection refused", 0, "https://127.0.0.1:1")))
+    with patch_module_args(ARGS), pytest.raises(SystemExit):
+        generated_secret.main()
+    result = json.loads(capsys.readouterr().out)
+    assert result["failed"]
+    assert result["msg"] == "Cannot reach the Kubernetes API at https://127.0.0.1:1: connection refused"
+
+
+def test_name_and_namespace_stay_readable_and_invocation_hides_values(monkeypatch, capsys):
+    api = FakeSecrets(namespaces=("sonataflow-infra",))
+    args = dict(ARGS, name="sonataflow-psql", namespace="sonataflow-infra",
+                data={"postgres-username": "sonataflow", "token": "given-secret-value"})
+    code, result, out = run_module(args, monkeypatch, capsys, api)
+    assert code == 0, result
+    assert result["secret"]["name"] == "sonataflow-psql"
+    assert result["secret"]["namespace"] == "sonataflow-infra"
+    assert result["invocation"]["module_args"]["data"] == {
+        "postgres-username": generated_secret.HIDDEN_ARG, "token": generated_secret.HIDDEN_ARG}
+    assert "given-secret-value" not in out
+    assert '"sonataflow"' not in out
+
+
+def test_failure_invocation_hides_values(monkeypatch, capsys):
+    api = FakeSecrets(namespaces=())
+    code, result, out = run_module(dict(ARGS, data={"token": "given-secret-value"}), monkeypatch, capsys, api)
+    assert code == 1
+    assert result["invocation"]["module_args"]["data"] == {"token": generated_secret.HIDDEN_ARG}
+    assert "given-secret-value" not in out
