@@ -119,6 +119,14 @@ class ClusterConfig:
     # Extra channels/CSVs per package on top of the built-in catalog, e.g.
     # {"rhdh": {"fast-1.4": "rhdh-operator.v1.4.0"}}.
     extra_channels: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Jobs (by name) whose Pod fails: status.failed 1 and condition Failed
+    # (BackoffLimitExceeded); the Pod's log is ``failing_job_log``.
+    failing_jobs: frozenset[str] = frozenset()
+    failing_job_log: str = ('psql: error: connection to server at "sonataflow-psql-postgresql.sonataflow-infra.svc" '
+                            '(172.30.0.10), port 5432 failed: FATAL:  password authentication failed for user '
+                            '"sonataflow"\n')
+    # What the Pod of a Job that completes logs.
+    job_log: str = ""
 
     def controller_enabled(self, name: str) -> bool:
         return name in self.controllers

@@ -1,17 +1,20 @@
 """Deployments, StatefulSets and Jobs become ready (or complete) after a delay.
 
 The status fields are the ones the real controllers write and that
-kubernetes.core's waiter reads. No Pods or ReplicaSets are simulated.
+kubernetes.core's waiter reads. No ReplicaSets are simulated, and Pods only
+for Jobs: each Job gets one Pod (labels and owner as the Job controller sets
+them) that succeeds, or fails when the Job's name is in ``failing_jobs``.
 StatefulSet volume claims are created and bound to the default StorageClass;
 without one they stay Pending and the StatefulSet never becomes ready.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 
-from tests.cluster.controllers.base import Controller, is_deleting, now_iso
+from tests.cluster.controllers.base import Controller, is_deleting, now_iso, owner_ref
 
 MANAGER_DEPLOY = "kube-controller-manager"
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -193,33 +196,117 @@ class WorkloadController(Controller):
         self.write_status(sts, statefulset_status(sts, ready), MANAGER_DEPLOY)
 
     # -- Jobs ------------------------------------------------------------------
+    def _job_pod(self, job: dict) -> dict | None:
+        """The Job's one Pod, created on first sight with the labels and owner the Job controller sets."""
+        meta = job["metadata"]
+        name = f'{meta["name"]}-{template_hash({"uid": meta["uid"]}, 5)}'
+        pod = self.store.try_get("v1", "Pod", name, meta["namespace"])
+        if pod is not None:
+            return pod
+        template = (job.get("spec") or {}).get("template") or {}
+        tmeta = template.get("metadata") or {}
+        labels = {**(tmeta.get("labels") or {}), **job_pod_labels(job)}
+        try:
+            return self.store.create({
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": name, "namespace": meta["namespace"], "labels": labels,
+                             "annotations": dict(tmeta.get("annotations") or {}),
+                             "ownerReferences": [owner_ref(job)]},
+                "spec": copy.deepcopy(template.get("spec") or {})}, manager=MANAGER_DEPLOY)
+        except Exception as exc:  # lost a race with a delete or another pass: next pass retries
+            if getattr(exc, "code", None) in (404, 409):
+                return None
+            raise
+
     def _job(self, job: dict, now: float, ts: str, delay: float) -> None:
         meta = job["metadata"]
         spec = job.get("spec") or {}
         old = job.get("status") or {}
-        if is_deleting(job) or spec.get("suspend") or old.get("completionTime"):
+        if is_deleting(job) or spec.get("suspend"):
             return
-        key = ("Job", meta["uid"])
-        self.since(key, now)
-        status = {"startTime": old.get("startTime", ts), "active": 1, "ready": 0, "terminating": 0,
-                  "uncountedTerminatedPods": {}}
-        if not self._blocked("Job", job) and self.elapsed(key, now, delay):
-            status = {"startTime": status["startTime"], "completionTime": ts,
-                      "succeeded": spec.get("completions", 1), "ready": 0, "terminating": 0,
-                      "uncountedTerminatedPods": {}, "conditions": []}
-            minor = int((self.config.kubernetes_version.split(".") + ["0"])[1] or 0)
-            if minor >= 31:
-                status["conditions"].append({"type": "SuccessCriteriaMet", "status": "True",
-                                             "reason": "CompletionsReached",
-                                             "message": "Reached expected number of succeeded pods",
-                                             "lastProbeTime": ts, "lastTransitionTime": ts})
-                status["conditions"].append({"type": "Complete", "status": "True",
-                                             "reason": "CompletionsReached",
-                                             "message": "Reached expected number of succeeded pods",
-                                             "lastProbeTime": ts, "lastTransitionTime": ts})
+        pod = self._job_pod(job)
+        if old.get("completionTime") or job_failed(job):
+            state = "failed" if job_failed(job) else "succeeded"
+        else:
+            key = ("Job", meta["uid"])
+            self.since(key, now)
+            start = old.get("startTime", ts)
+            if not self._blocked("Job", job) and self.elapsed(key, now, delay):
+                state = "failed" if meta["name"] in self.config.failing_jobs else "succeeded"
+                status = job_status(job, state, start, ts, self.config.kubernetes_version)
             else:
-                status["conditions"].append({"type": "Complete", "status": "True", "lastProbeTime": ts,
-                                             "lastTransitionTime": ts})
-        elif old.get("active") == 1:
-            return
-        self.write_status(job, status, MANAGER_DEPLOY)
+                state = "running"
+                status = job_status(job, state, start, ts, self.config.kubernetes_version)
+                if old.get("active") == 1:
+                    status = old
+            job = self.write_status(job, status, MANAGER_DEPLOY)
+            if job is None:
+                return
+        if pod is not None:
+            self.write_status(pod, pod_status(pod, state, job.get("status") or {}), "kubelet")
+
+
+def job_pod_labels(job: dict) -> dict:
+    """Labels the Job controller puts on its Pods (legacy and batch.kubernetes.io/ forms)."""
+    meta = job["metadata"]
+    return {"controller-uid": meta["uid"], "batch.kubernetes.io/controller-uid": meta["uid"],
+            "job-name": meta["name"], "batch.kubernetes.io/job-name": meta["name"]}
+
+
+def job_failed(job: dict) -> bool:
+    return any(c.get("type") == "Failed" and c.get("status") == "True"
+               for c in (job.get("status") or {}).get("conditions") or [])
+
+
+def job_status(job: dict, state: str, start: str, ts: str, kubernetes_version: str) -> dict:
+    """Status of a Job; ``state`` is "running", "succeeded" or "failed" (backoffLimit reached)."""
+    status = {"startTime": start, "ready": 0, "terminating": 0, "uncountedTerminatedPods": {}}
+    if state == "running":
+        status["active"] = 1
+        return status
+    minor = int((kubernetes_version.split(".") + ["0"])[1] or 0)
+    if state == "failed":
+        reason, message = "BackoffLimitExceeded", "Job has reached the specified backoff limit"
+        status["failed"] = 1
+        types = ["FailureTarget", "Failed"] if minor >= 31 else ["Failed"]
+    else:
+        reason, message = "CompletionsReached", "Reached expected number of succeeded pods"
+        status["completionTime"] = ts
+        status["succeeded"] = (job.get("spec") or {}).get("completions", 1)
+        types = ["SuccessCriteriaMet", "Complete"] if minor >= 31 else ["Complete"]
+    status["conditions"] = []
+    for ctype in types:
+        cond = {"type": ctype, "status": "True", "lastProbeTime": ts, "lastTransitionTime": ts}
+        if minor >= 31 or state == "failed":
+            cond.update(reason=reason, message=message)
+        status["conditions"].append(cond)
+    return status
+
+
+def pod_status(pod: dict, state: str, job_status_: dict) -> dict:
+    """Status of a Job's Pod, with times taken from the Job's status so that it stays stable."""
+    start = job_status_.get("startTime") or now_iso()
+    end = job_status_.get("completionTime") or next(
+        (c.get("lastTransitionTime") for c in job_status_.get("conditions") or []), start)
+    statuses = []
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        if state == "running":
+            cstate = {"running": {"startedAt": start}}
+        else:
+            code = 0 if state == "succeeded" else 1
+            cstate = {"terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
+                                     "startedAt": start, "finishedAt": end}}
+        statuses.append({"name": container.get("name", ""), "image": container.get("image", ""), "imageID": "",
+                         "ready": state == "running", "started": state == "running", "restartCount": 0,
+                         "state": cstate})
+    phase = {"running": "Running", "succeeded": "Succeeded", "failed": "Failed"}[state]
+    return {"phase": phase, "startTime": start, "containerStatuses": statuses}
+
+
+def pod_log(config, pod: dict) -> str:
+    """The log of a Pod: a finished Job Pod logs ``job_log``, or ``failing_job_log`` when its Job fails."""
+    labels = pod["metadata"].get("labels") or {}
+    phase = (pod.get("status") or {}).get("phase")
+    if "job-name" not in labels or phase not in ("Succeeded", "Failed"):
+        return ""
+    return config.failing_job_log if phase == "Failed" else config.job_log
