@@ -1,0 +1,296 @@
+"""The wait_ready polling loop with a fake API and a fake clock, and main() as Ansible runs it."""
+
+import contextlib
+import json
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible_collections.parodos.orchestrator.plugins.module_utils import readiness as rd
+from ansible_collections.parodos.orchestrator.plugins.module_utils.preflight import ApiError
+from ansible_collections.parodos.orchestrator.plugins.modules import wait_ready
+
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core < 2.19
+
+    @contextlib.contextmanager
+    def patch_module_args(args=None):
+        from ansible.module_utils.common.text.converters import to_bytes
+
+        previous = basic._ANSIBLE_ARGS
+        basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}))
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = previous
+
+
+DISCOVERY = {
+    "/apis/apps/v1": {"resources": [{"name": "deployments", "kind": "Deployment", "namespaced": True},
+                                    {"name": "deployments/status", "kind": "Deployment", "namespaced": True}]},
+    "/apis/batch/v1": {"resources": [{"name": "jobs", "kind": "Job", "namespaced": True}]},
+    "/apis/sonataflow.org/v1alpha08": {"resources": [
+        {"name": "sonataflowclusterplatforms", "kind": "SonataFlowClusterPlatform", "namespaced": False}]},
+}
+DEP_PATH = "/apis/apps/v1/namespaces/ns/deployments/"
+CP_PATH = "/apis/sonataflow.org/v1alpha08/sonataflowclusterplatforms/cp"
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+        self.pauses = []
+
+    def __call__(self):
+        return self.now
+
+    def pause(self, seconds):
+        self.pauses.append(seconds)
+        self.now += seconds
+
+
+class FakeApi:
+    """GET over discovery documents and per-path functions of the clock."""
+
+    def __init__(self, clock, objects, discovery=None):
+        self.clock = clock
+        self.objects = objects
+        self.discovery = dict(DISCOVERY if discovery is None else discovery)
+        self.requests = []
+
+    def get(self, path, query=None):
+        self.requests.append((self.clock(), path))
+        if path in self.discovery:
+            doc = self.discovery[path]
+            if isinstance(doc, ApiError):
+                raise doc
+            return doc
+        if path not in self.objects:
+            raise ApiError("not found", 404)
+        value = self.objects[path](self.clock() - 100.0)
+        if isinstance(value, ApiError):
+            raise value
+        return value
+
+
+def ready_deployment(after):
+    def obj(t):
+        ok = t >= after
+        return {"metadata": {"generation": 1}, "spec": {"replicas": 1}, "status": {
+            "observedGeneration": 1, "replicas": 1, "availableReplicas": 1 if ok else 0,
+            "unavailableReplicas": 0 if ok else 1,
+            "conditions": [{"type": "Available", "status": "True" if ok else "False"}]}}
+    return obj
+
+
+def item(name, kind="Deployment", api_version="apps/v1", namespace="ns", condition=None):
+    return rd.normalize([{"api_version": api_version, "kind": kind, "name": name, "namespace": namespace,
+                          "component": name.title(), "condition": condition}])[0][0]
+
+
+def wait(api, clock, items, timeout=60, sleep=1):
+    return wait_ready.wait_all(api, items, timeout, sleep, clock=clock, pause=clock.pause)
+
+
+def test_resources_are_polled_together():
+    clock = Clock()
+    api = FakeApi(clock, {DEP_PATH + "slow": ready_deployment(5), DEP_PATH + "fast": ready_deployment(2)})
+    message, records, elapsed = wait(api, clock, [item("slow"), item("fast")])
+    assert message is None
+    assert elapsed == 5.0
+    slow, fast = records
+    assert (slow["ready"], slow["ready_after"], slow["checks"]) == (True, 5.0, 6)
+    assert (fast["ready"], fast["ready_after"], fast["checks"]) == (True, 2.0, 3)
+    reads = [path.rsplit("/", 1)[1] for t, path in api.requests if path.startswith(DEP_PATH)]
+    assert reads[:6] == ["slow", "fast"] * 3  # both in every cycle until ready
+    assert reads[6:] == ["slow"] * 3
+    assert api.requests.count((100.0, "/apis/apps/v1")) == 1  # discovery once
+
+
+def test_timeout_lists_what_is_not_ready():
+    clock = Clock()
+    api = FakeApi(clock, {DEP_PATH + "stuck": ready_deployment(1000), DEP_PATH + "fine": ready_deployment(0)})
+    message, records, elapsed = wait(api, clock, [item("stuck"), item("fine"), item("gone")], timeout=10, sleep=3)
+    assert message.splitlines() == [
+        "Timed out after 10s: 2 of 3 resource(s) not ready:",
+        "- Stuck: Deployment ns/stuck: waiting for Deployment Available with all replicas available; "
+        "last status: Available=False; replicas 0/1 available, 0 updated, 1 unavailable",
+        "- Gone: Deployment ns/gone: waiting for Deployment Available with all replicas available; "
+        "last status: not found",
+    ]
+    assert elapsed == 10.0
+    assert clock.pauses == [3, 3, 3, 1]  # the last pause stops at the deadline
+    assert [r["ready"] for r in records] == [False, True, False]
+    assert records[0]["conditions"] == [{"type": "Available", "status": "False"}]
+
+
+def test_transient_errors_are_retried():
+    clock = Clock()
+    errors = iter([ApiError("Service Unavailable", 503), ApiError("connection reset", 0),
+                   ApiError("Too Many Requests", 429)])
+
+    def flaky(t):
+        return next(errors, None) or ready_deployment(0)(t)
+    api = FakeApi(clock, {DEP_PATH + "app": flaky})
+    message, records, elapsed = wait(api, clock, [item("app")])
+    assert message is None and records[0]["checks"] == 4 and "last_error" not in records[0]
+
+
+def test_transient_error_is_named_on_timeout():
+    clock = Clock()
+    api = FakeApi(clock, {DEP_PATH + "app": lambda t: ApiError("Internal error", 500)})
+    message, records, elapsed = wait(api, clock, [item("app")], timeout=2)
+    assert message.splitlines()[1].endswith("last status: no answer yet (last request failed: Internal error)")
+
+
+def test_transient_discovery_error_is_retried():
+    clock = Clock()
+    answers = iter([ApiError("boom", 502)])
+    api = FakeApi(clock, {DEP_PATH + "app": ready_deployment(0)})
+    real_get = api.get
+
+    def get(path, query=None):
+        if path == "/apis/apps/v1":
+            error = next(answers, None)
+            if error:
+                raise error
+        return real_get(path)
+    api.get = get
+    message, records, elapsed = wait(api, clock, [item("app")])
+    assert message is None and records[0]["checks"] == 2
+
+
+def test_forbidden_stops_at_once():
+    clock = Clock()
+    api = FakeApi(clock, {DEP_PATH + "app": lambda t: ApiError('deployments "app" is forbidden', 403)})
+    message, records, elapsed = wait(api, clock, [item("app")])
+    assert message == 'App: reading Deployment ns/app failed: deployments "app" is forbidden'
+    assert elapsed == 0.0
+
+
+def test_failed_job_stops_at_once():
+    clock = Clock()
+    failed = {"status": {"conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]}}
+    api = FakeApi(clock, {"/apis/batch/v1/namespaces/ns/jobs/migrate": lambda t: failed,
+                          DEP_PATH + "app": ready_deployment(1000)})
+    message, records, elapsed = wait(api, clock, [item("app"), item("migrate", "Job", "batch/v1")])
+    assert message == "Migrate: Job ns/migrate failed: Failed=True (BackoffLimitExceeded)"
+    assert elapsed == 0.0
+
+
+def test_cluster_scoped_kind_ignores_the_namespace_and_unserved_api_waits():
+    clock = Clock()
+    discovery = dict(DISCOVERY)
+    discovery["/apis/sonataflow.org/v1alpha08"] = ApiError("not found", 404)
+    api = FakeApi(clock, {CP_PATH: lambda t: {"status": {"conditions": [{"type": "Succeed", "status": "True"}]}}},
+                  discovery)
+    cp = item("cp", "SonataFlowClusterPlatform", "sonataflow.org/v1alpha08", namespace="ignored",
+              condition={"type": "Succeed"})
+
+    def serve_later(seconds):
+        Clock.pause(clock, seconds)
+        if clock.now >= 103:
+            api.discovery["/apis/sonataflow.org/v1alpha08"] = DISCOVERY["/apis/sonataflow.org/v1alpha08"]
+    clock.pause = serve_later
+    message, records, elapsed = wait(api, clock, [cp])
+    assert message is None and records[0]["ready_after"] == 3.0
+    assert records[0]["namespace"] == ""
+    assert (103.0, CP_PATH) in api.requests
+
+
+def test_kind_missing_from_discovery_is_reported():
+    clock = Clock()
+    api = FakeApi(clock, {})
+    message, records, elapsed = wait(api, clock, [item("x", "StatefulSet")], timeout=1)
+    assert message.splitlines()[1].endswith("last status: kind StatefulSet is not served by apps/v1")
+    # read again each cycle: a CRD may add the kind meanwhile
+    assert api.requests == [(100.0, "/apis/apps/v1"), (101.0, "/apis/apps/v1")]
+
+
+def test_namespaced_kind_without_namespace_stops():
+    clock = Clock()
+    api = FakeApi(clock, {})
+    message, records, elapsed = wait(api, clock, [item("app", namespace="")])
+    assert message == "App: Deployment app is namespaced: set its namespace"
+
+
+# ------------------------------------------------------------------ main()
+
+def run_module(args, monkeypatch, capsys, check=False, api=None):
+    def fake_connect(module):
+        if api is None:
+            raise AssertionError("the module must not connect")
+        return api, None
+    monkeypatch.setattr(wait_ready, "connect", fake_connect)
+    with patch_module_args(dict(args, _ansible_check_mode=check)), pytest.raises(SystemExit) as exc:
+        wait_ready.main()
+    return exc.value.code, json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture(autouse=True)
+def no_auth_env(monkeypatch):
+    for name in ("K8S_AUTH_KUBECONFIG", "K8S_AUTH_HOST", "K8S_AUTH_API_KEY", "KUBECONFIG"):
+        monkeypatch.delenv(name, raising=False)
+
+
+RESOURCES = [{"api_version": "apps/v1", "kind": "Deployment", "name": "app", "namespace": "ns", "component": "App"},
+             {"apiVersion": "operator.knative.dev/v1beta1", "kind": "KnativeServing", "name": "ks",
+              "namespace": "knative-serving", "condition": {"type": "Ready", "status": True}}]
+
+
+def test_check_mode_returns_at_once(monkeypatch, capsys):
+    code, result = run_module({"resources": RESOURCES}, monkeypatch, capsys, check=True)
+    assert code == 0 and result["changed"] is False and result["ready"] is False
+    assert [(r["component"], r["checks"], r["status"]) for r in result["resources"]] == [
+        ("App", 0, "not checked in check mode"), ("KnativeServing ks", 0, "not checked in check mode")]
+    assert result["resources"][1]["waited_for"] == "condition Ready=True"
+
+
+def test_invalid_options_fail_before_connecting(monkeypatch, capsys):
+    args = {"resources": [{"api_version": "v1", "kind": "ConfigMap", "name": "c", "namespace": "n"}], "sleep": 0}
+    code, result = run_module(args, monkeypatch, capsys)
+    assert code == 1
+    assert result["msg"] == ("Invalid options: resources[0] (ConfigMap c): kind ConfigMap has no default readiness "
+                             "check: set condition.type; sleep must be greater than 0")
+
+
+def test_main_waits_and_reports(monkeypatch, capsys):
+    clock = Clock()
+    api = FakeApi(clock, {DEP_PATH + "app": ready_deployment(0)})
+    code, result = run_module({"resources": RESOURCES[:1]}, monkeypatch, capsys, api=api)
+    assert code == 0, result
+    assert result["changed"] is False and result["ready"] is True
+    assert result["resources"][0]["ready"] is True and result["resources"][0]["checks"] == 1
+
+
+def test_main_fails_on_timeout(monkeypatch, capsys):
+    clock = Clock()
+    api = FakeApi(clock, {})
+    code, result = run_module({"resources": RESOURCES[:1], "timeout": 0}, monkeypatch, capsys, api=api)
+    assert code == 1 and result["ready"] is False and result["changed"] is False
+    assert result["msg"].startswith("Timed out after 0s: 1 of 1 resource(s) not ready:\n- App: Deployment ns/app")
+    assert result["resources"][0]["status"] == "not found"
+
+
+def test_connect_retries_transient_failures():
+    clock = Clock()
+    answers = iter([(None, ("boom", 503, "h")), (None, ("reset", 0, "h")), ("api", None)])
+    original = wait_ready.connect
+    wait_ready.connect = lambda module: next(answers)
+    try:
+        api, failure = wait_ready.connect_with_retries(None, 60, 2, clock=clock, pause=clock.pause)
+    finally:
+        wait_ready.connect = original
+    assert api == "api" and clock.pauses == [2, 2]
+
+
+def test_connect_gives_up_on_other_failures():
+    clock = Clock()
+    original = wait_ready.connect
+    wait_ready.connect = lambda module: (None, ("Unauthorized", 401, "h"))
+    try:
+        api, failure = wait_ready.connect_with_retries(None, 60, 2, clock=clock, pause=clock.pause)
+    finally:
+        wait_ready.connect = original
+    assert api is None and failure[1] == 401 and clock.pauses == []
