@@ -493,7 +493,7 @@ class OLMController(Controller):
                 return
             if due:
                 for dep in deps:
-                    if not deployment_available(dep):
+                    if not deployment_available(dep) and not self.never_ready("Deployment", dep["metadata"]["name"]):
                         self.write_status(dep, deployment_status(dep, "ready", ts), "kube-controller-manager")
                 deps = self._ensure_deployments(csv, pkg)
             if due and all(deployment_available(d) for d in deps):

@@ -1,0 +1,361 @@
+"""The olm_operator module against an in-memory API: order of writes, waiting, approvals, failures."""
+
+import contextlib
+import copy
+import json
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible_collections.parodos.orchestrator.plugins.module_utils import olm
+from ansible_collections.parodos.orchestrator.plugins.module_utils.preflight import ApiError
+from ansible_collections.parodos.orchestrator.plugins.modules import olm_operator
+
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core < 2.19
+
+    @contextlib.contextmanager
+    def patch_module_args(args=None):
+        from ansible.module_utils.common.text.converters import to_bytes
+
+        previous = basic._ANSIBLE_ARGS
+        basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}))
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = previous
+
+
+NS = "openshift-serverless-logic"
+PKG = "logic-operator-rhel8"
+V134, V135 = PKG + ".v1.34.0", PKG + ".v1.35.0"
+ARGS = {"component": "Logic operator", "package": PKG, "channel": "alpha", "namespace": NS,
+        "subscription_name": PKG, "operator_group_name": NS, "wait_sleep": 1}
+PM_PATH = olm.package_manifest_path("openshift-marketplace", PKG)
+SUB_PATH = olm.olm_path("subscriptions", NS, PKG)
+
+
+def params(**changes):
+    spec = olm_operator.argument_spec()
+    out = {key: value.get("default") for key, value in spec.items()}
+    out.update(ARGS)
+    out.update(changes)
+    return out
+
+
+def manifest():
+    return {"metadata": {"name": PKG}, "status": {
+        "catalogSource": "redhat-operators", "catalogSourceNamespace": "openshift-marketplace",
+        "channels": [{"name": "alpha", "currentCSV": V135,
+                      "entries": [{"name": V135}, {"name": V134}]}]}}
+
+
+def deployment(available):
+    cond = {"type": "Available", "status": "True" if available else "False", "reason": "MinimumReplicasAvailable"
+            if available else "MinimumReplicasUnavailable"}
+    return {"metadata": {"name": "op"}, "spec": {"replicas": 1},
+            "status": {"availableReplicas": 1 if available else 0, "conditions": [cond]}}
+
+
+def csv_object(name, phase, reason="", message=""):
+    return {"metadata": {"name": name, "namespace": NS},
+            "spec": {"install": {"spec": {"deployments": [{"name": "op"}]}}},
+            "status": {"phase": phase, "reason": reason, "message": message}}
+
+
+class FakeCluster:
+    """Objects by path; collections list their children. ``tick`` runs before each GET (a tiny OLM)."""
+
+    def __init__(self, objects=None, faults=None):
+        self.objects = {PM_PATH: manifest()}
+        self.objects.update(objects or {})
+        self.faults = list(faults or [])  # statuses raised by the next GETs
+        self.requests = []
+        self.tick = None
+        self.host = "https://api.example.test"
+
+    def get(self, path, query=None):
+        self.requests.append(("GET", path, False))
+        if self.tick:
+            self.tick(self)
+        if self.faults:
+            status = self.faults.pop(0)
+            if status:
+                raise ApiError("injected", status)
+        if path in self.objects:
+            return copy.deepcopy(self.objects[path])
+        children = [copy.deepcopy(obj) for p, obj in sorted(self.objects.items())
+                    if p.startswith(path + "/") and p.count("/") == path.count("/") + 1
+                    or (path == olm.olm_path("subscriptions") and "/subscriptions/" in p)]
+        if path.rsplit("/", 1)[-1] in ("subscriptions", "operatorgroups", "installplans"):
+            return {"items": children}
+        raise ApiError("not found", 404)
+
+    def create(self, path, body, dry_run=False):
+        self.requests.append(("POST", path, dry_run))
+        ns = (body.get("metadata") or {}).get("namespace")
+        if ns and olm.namespace_path(ns) not in self.objects:
+            raise ApiError('namespaces "%s" not found' % ns, 404)
+        if not dry_run:
+            obj = copy.deepcopy(body)
+            obj["metadata"]["uid"] = "uid-" + obj["metadata"]["name"]
+            self.objects[path + "/" + body["metadata"]["name"]] = obj
+        return body
+
+    def merge_patch(self, path, body, dry_run=False):
+        self.requests.append(("PATCH", path, dry_run))
+        if not dry_run:
+            target = self.objects[path]
+            for key, value in body["spec"].items():
+                if value is None:
+                    target["spec"].pop(key, None)
+                else:
+                    target["spec"][key] = value
+        return {}
+
+    def writes(self):
+        return [(m, p, d) for m, p, d in self.requests if m != "GET"]
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def installer(api, check=False, **changes):
+    clock = Clock()
+    return olm_operator.Installer(api, params(**changes), check, sleep=clock.sleep, clock=clock)
+
+
+def olm_sim(approval_needed=True, succeed=True):
+    """A tick: resolve the Subscription, plan, install once approved, then plan the upgrade to v1.35.0."""
+    def tick(api):
+        sub = api.objects.get(SUB_PATH)
+        if sub is None:
+            return
+        status = sub.setdefault("status", {})
+        owner = [{"kind": "Subscription", "uid": sub["metadata"]["uid"]}]
+        plan_path = olm.olm_path("installplans", NS, "install-a")
+        csv_path = olm.olm_path("clusterserviceversions", NS, V134)
+        if not status.get("currentCSV"):
+            status.update(currentCSV=V134, installPlanRef={"name": "install-a"}, state="UpgradePending")
+            api.objects[plan_path] = {
+                "metadata": {"name": "install-a", "ownerReferences": owner},
+                "spec": {"clusterServiceVersionNames": [V134], "approved": not approval_needed, "generation": 1},
+                "status": {"phase": "RequiresApproval"}}
+            return
+        plan = api.objects[plan_path]
+        if plan["spec"]["approved"] and csv_path not in api.objects:
+            api.objects[csv_path] = csv_object(V134, "Succeeded" if succeed else "Failed", "InstallComponentFailed",
+                                               "install strategy failed: deployment op not ready")
+            api.objects[olm.deployment_path(NS, "op")] = deployment(True)
+            status.update(installedCSV=V134, state="AtLatestKnown", currentCSV=V135,
+                          installPlanRef={"name": "install-b"})
+            api.objects[olm.olm_path("installplans", NS, "install-b")] = {
+                "metadata": {"name": "install-b", "ownerReferences": owner},
+                "spec": {"clusterServiceVersionNames": [V135], "approved": False, "generation": 2},
+                "status": {"phase": "RequiresApproval"}}
+    return tick
+
+
+# -- writes -----------------------------------------------------------------------------
+
+
+def test_creates_namespace_operator_group_subscription_in_order():
+    api = FakeCluster()
+    result = installer(api, labels={"team": "a"}).run()
+    assert result["created"] == ["Namespace/" + NS, "OperatorGroup/%s/%s" % (NS, NS), "Subscription/%s/%s" % (NS, PKG)]
+    assert [(m, p) for m, p, d in api.writes()] == [
+        ("POST", "/api/v1/namespaces"), ("POST", olm.olm_path("operatorgroups", NS)),
+        ("POST", olm.olm_path("subscriptions", NS))]
+    assert api.objects[SUB_PATH]["metadata"]["labels"] == {**olm.OWNERSHIP_LABELS, "team": "a"}
+    assert result["changed"] is True and result["ready"] is False
+    # the first read is the catalog, before any write
+    assert api.requests[0] == ("GET", PM_PATH, False)
+
+
+def test_check_mode_sends_dry_runs_and_tolerates_the_missing_namespace():
+    api = FakeCluster()
+    result = installer(api, check=True, wait=True).run()
+    assert result["changed"] is True and len(result["created"]) == 3
+    assert all(dry for dummy, dummy2, dry in api.writes()) and len(api.writes()) == 3
+    assert list(api.objects) == [PM_PATH]
+
+
+def test_unknown_channel_fails_before_any_write():
+    api = FakeCluster()
+    with pytest.raises(olm_operator.Failure, match=r"no channel beta .* \(available channels: alpha\)"):
+        installer(api, channel="beta").run()
+    assert api.writes() == []
+
+
+def test_existing_operator_group_and_namespace_are_reused():
+    api = FakeCluster({olm.namespace_path(NS): {"metadata": {"name": NS}},
+                       olm.olm_path("operatorgroups", NS, "theirs"): {"metadata": {"name": "theirs"}}})
+    result = installer(api).run()
+    assert result["created"] == ["Subscription/%s/%s" % (NS, PKG)] and result["operator_group"] == "theirs"
+
+
+def test_our_subscription_is_patched_when_it_differs():
+    api = FakeCluster()
+    installer(api).run()
+    api.requests.clear()
+    result = installer(api, approval="Manual", starting_csv=V134).run()
+    assert result["changed"] is True and result["created"] == []
+    assert api.writes() == [("PATCH", SUB_PATH, False)]
+    assert api.objects[SUB_PATH]["spec"]["installPlanApproval"] == "Manual"
+    api.requests.clear()
+    assert installer(api, approval="Manual", starting_csv=V134).run()["changed"] is False
+    assert api.writes() == []
+
+
+def test_someone_elses_subscription_is_reused_and_waited_for_without_approving():
+    theirs = {"metadata": {"name": "logic", "namespace": "team", "uid": "t"},
+              "spec": {"name": PKG, "installPlanApproval": "Automatic"},
+              "status": {"currentCSV": V134, "installedCSV": V134}}
+    api = FakeCluster({olm.olm_path("subscriptions", "team", "logic"): theirs,
+                       olm.olm_path("clusterserviceversions", "team", V134): csv_object(V134, "Succeeded"),
+                       olm.deployment_path("team", "op"): deployment(True)})
+    result = installer(api, wait=True).run()
+    assert result["reused"] is True and result["changed"] is False and result["ready"] is True
+    assert result["subscription"] == {"name": "logic", "namespace": "team"}
+    assert api.writes() == []
+
+
+# -- waiting ------------------------------------------------------------------------------
+
+
+def test_manual_with_starting_csv_approves_only_that_plan():
+    api = FakeCluster()
+    api.tick = olm_sim()
+    result = installer(api, wait=True, approval="Manual", starting_csv=V134).run()
+    assert result["ready"] is True and result["approved_install_plans"] == ["install-a"]
+    assert result["csv"] == {"name": V134, "phase": "Succeeded"}
+    assert api.objects[olm.olm_path("installplans", NS, "install-b")]["spec"]["approved"] is False
+
+
+def test_automatic_approves_nothing_and_follows_current_csv():
+    sub = olm.build_subscription(params(), olm.OWNERSHIP_LABELS)
+    sub["metadata"]["uid"] = "s"
+    sub["status"] = {"currentCSV": V135, "installedCSV": V134, "installPlanRef": {"name": "install-b"}}
+    owner = [{"kind": "Subscription", "uid": "s"}]
+    api = FakeCluster({
+        olm.namespace_path(NS): {"metadata": {"name": NS}},
+        olm.olm_path("operatorgroups", NS, NS): {"metadata": {"name": NS}},
+        SUB_PATH: sub,
+        olm.olm_path("installplans", NS, "install-b"): {
+            "metadata": {"name": "install-b", "ownerReferences": owner},
+            "spec": {"clusterServiceVersionNames": [V135], "approved": False}, "status": {"phase": "Installing"}},
+        olm.olm_path("clusterserviceversions", NS, V134): csv_object(V134, "Succeeded"),
+        olm.deployment_path(NS, "op"): deployment(True)})
+    inst = installer(api, wait=True, wait_timeout=5)
+    with pytest.raises(olm_operator.Failure) as exc:
+        inst.run()
+    # Automatic waits for currentCSV (the upgrade), not for the installed one
+    assert str(exc.value) == ("Logic operator is not ready after 5s: waited for ClusterServiceVersion "
+                              "%s/%s phase Succeeded; last status: not found" % (NS, V135))
+    assert inst.result["approved_install_plans"] == [] and api.writes() == []
+    assert [p["name"] for p in exc.value.debug["install_plans"]] == ["install-b"]
+
+
+def test_failed_csv_fails_at_once():
+    api = FakeCluster()
+    api.tick = olm_sim(approval_needed=False, succeed=False)
+    inst = installer(api, wait=True, approval="Manual", starting_csv=V134, wait_timeout=600)
+    with pytest.raises(olm_operator.Failure, match="Logic operator failed to install: .*phase Failed, reason "
+                                                   "InstallComponentFailed") as exc:
+        inst.run()
+    # a couple of polls, not 600 of them
+    assert len([r for r in api.requests if r[1] == SUB_PATH]) <= 3
+    assert exc.value.debug["csv"]["phase"] == "Failed"
+
+
+def test_transient_errors_are_retried_while_waiting():
+    api = FakeCluster()
+    api.tick = olm_sim()
+    inst = installer(api, wait=True, approval="Manual", starting_csv=V134)
+    # 3 writes' worth of reads succeed, then the wait meets a run of server errors
+    api.faults = [None] * 4 + [503, 500, 429, 0, None, 503]
+    result = inst.run()
+    assert result["ready"] is True and api.faults == []
+
+
+def test_forbidden_while_waiting_fails_with_the_error():
+    api = FakeCluster()
+    api.tick = olm_sim()
+    api.faults = [None] * 4 + [403]
+    with pytest.raises(olm_operator.Failure, match="reading the cluster failed: injected"):
+        installer(api, wait=True).run()
+
+
+def test_transient_errors_before_writing_are_retried_a_few_times():
+    api = FakeCluster()
+    api.faults = [500, 503]
+    assert installer(api).run()["changed"] is True
+    api = FakeCluster()
+    api.faults = [500] * olm_operator.READ_ATTEMPTS
+    with pytest.raises(ApiError):
+        installer(api).run()
+    assert api.writes() == []
+
+
+def test_timeout_names_the_deployment():
+    api = FakeCluster()
+    api.tick = olm_sim()
+
+    def never_ready(cluster):
+        olm_sim_tick(cluster)
+        path = olm.deployment_path(NS, "op")
+        if path in cluster.objects:
+            cluster.objects[path] = deployment(False)
+
+    olm_sim_tick = olm_sim()
+    api.tick = never_ready
+    with pytest.raises(olm_operator.Failure) as exc:
+        installer(api, wait=True, approval="Manual", starting_csv=V134, wait_timeout=4).run()
+    assert ("Deployment %s/op: Available=False (MinimumReplicasUnavailable), 0/1 replicas available" % NS
+            in str(exc.value))
+    assert exc.value.debug["deployments"][0]["availableReplicas"] == 0
+
+
+# -- main() -----------------------------------------------------------------------------
+
+
+def run_module(args, monkeypatch, capsys, api, check=False):
+    monkeypatch.setattr(olm_operator, "connect", lambda module: (api, None))
+    with patch_module_args(dict(args, _ansible_check_mode=check)), pytest.raises(SystemExit) as exc:
+        olm_operator.main()
+    return exc.value.code, json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture(autouse=True)
+def no_auth_env(monkeypatch):
+    for name in ("K8S_AUTH_KUBECONFIG", "K8S_AUTH_HOST", "K8S_AUTH_API_KEY", "KUBECONFIG"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_main_reports_the_result(monkeypatch, capsys):
+    code, result = run_module(ARGS, monkeypatch, capsys, FakeCluster())
+    assert code == 0 and result["changed"] is True and result["reused"] is False
+    assert result["subscription"] == {"name": PKG, "namespace": NS}
+
+
+def test_main_fails_with_debug(monkeypatch, capsys):
+    api = FakeCluster()
+    api.tick = olm_sim(approval_needed=False, succeed=False)
+    code, result = run_module(dict(ARGS, wait=True, wait_sleep=0.01), monkeypatch, capsys, api)
+    assert code == 1 and result["failed"] is True
+    assert result["debug"]["csv"]["phase"] == "Failed"
+    assert result["created"] and result["ready"] is False
+
+
+def test_main_rejects_empty_options(monkeypatch, capsys):
+    code, result = run_module(dict(ARGS, package=""), monkeypatch, capsys, FakeCluster())
+    assert code == 1 and result["msg"] == "Invalid options: package must not be empty"
