@@ -32,6 +32,7 @@ def build_config(args: argparse.Namespace) -> ClusterConfig:
         controllers=frozenset(CONTROLLERS) - set(args.disable_controller), delays=delays,
         faults=Faults(error_rate=args.error_rate, drop_rate=args.drop_rate, latency=args.latency),
         failing_packages=frozenset(args.fail_package), never_ready=frozenset(args.never_ready),
+        failing_jobs=frozenset(args.fail_job),
     )
     if args.openshift_version:
         values["openshift_version"] = args.openshift_version
@@ -54,6 +55,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--delay", action="append", default=[], metavar="NAME=SECONDS")
     p.add_argument("--fail-package", action="append", default=[], metavar="PKG")
     p.add_argument("--never-ready", action="append", default=[], metavar="KIND[/NAME]")
+    p.add_argument("--fail-job", action="append", default=[], metavar="NAME",
+                   help="Job (by name) whose Pod fails; repeatable")
     p.add_argument("--error-rate", type=float, default=0.0)
     p.add_argument("--drop-rate", type=float, default=0.0)
     p.add_argument("--latency", type=float, default=0.0)

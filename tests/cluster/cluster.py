@@ -24,7 +24,7 @@ def _apply_overrides(config: ClusterConfig, overrides: dict) -> ClusterConfig:
     if unknown:
         raise TypeError(f"unknown ClusterConfig fields: {sorted(unknown)}")
     values = dict(overrides)
-    for key in ("controllers", "failing_packages", "never_ready"):
+    for key in ("controllers", "failing_packages", "never_ready", "failing_jobs"):
         if key in values and not isinstance(values[key], frozenset):
             values[key] = frozenset(values[key])
     if "node_architectures" in values:

@@ -1097,6 +1097,7 @@ class Store:
             if not cleared:
                 self._track(old, new, rt, manager, subresource)
         new = _order(new)
+        _keep_managed_times(new, old)
         if _same(new, old):
             return self._out(rt, old)
         if dry_run:
@@ -1265,6 +1266,31 @@ class Store:
 
 def _same(a: dict, b: dict) -> bool:
     return a == b
+
+
+def _keep_managed_times(new: dict, old: dict) -> None:
+    """Put back the stored managedFields times when nothing else changed.
+
+    The merge step of an apply (or an update) sees the object before defaulting, so a re-apply of
+    an unchanged object can stamp a new time on its manager entry; once defaulted, the object is
+    the stored one again. As the real server does, such a write keeps the stored times and so
+    stays a no-op (same resourceVersion).
+    """
+    nmf = new["metadata"].get("managedFields")
+    omf = old["metadata"].get("managedFields")
+    if not nmf or not omf or len(nmf) != len(omf) or nmf == omf:
+        return
+    for a, b in zip(nmf, omf):
+        if not isinstance(a, dict) or not isinstance(b, dict):
+            return
+        if {k: v for k, v in a.items() if k != "time"} != {k: v for k, v in b.items() if k != "time"}:
+            return
+    rest_new = {k: v for k, v in new.items() if k != "metadata"}
+    rest_old = {k: v for k, v in old.items() if k != "metadata"}
+    meta_new = {k: v for k, v in new["metadata"].items() if k != "managedFields"}
+    meta_old = {k: v for k, v in old["metadata"].items() if k != "managedFields"}
+    if rest_new == rest_old and meta_new == meta_old:
+        new["metadata"]["managedFields"] = clone(omf)
 
 
 def _order(obj: dict) -> dict:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import datetime
+import itertools
 import json
 
 import pytest
+import yaml
+from kubernetes import config, dynamic
 
 from tests.cluster import LocalCluster
+from tests.cluster import __main__ as cli
+from tests.cluster import store as store_module
 from tests.cluster.config import Delays, Faults
 from tests.cluster.errors import ApiError
-from tests.helpers import http
+from tests.helpers import http, play_recap, run_playbook
 from tests.test_cluster.test_api_basic import WIDGET_CRD
 
 DEPLOYMENTS = "/apis/apps/v1/namespaces/default/deployments"
@@ -153,3 +159,112 @@ def test_local_cluster_takes_delays_and_faults_as_dicts():
     assert cluster.config.faults == Faults(error_rate=0.5, error_codes=(503,), seed=3)
     with pytest.raises(TypeError):
         LocalCluster(delays={"nonsense": 1})
+
+
+# ----------------------------------------------------------------------------- identical re-apply is a no-op
+
+APPLY_MANAGER = "orchestrator-test"
+
+
+def parts_crd():
+    """Widget whose spec.parts is an atomic list of objects with a schema default inside."""
+    return widget_crd(properties={"size": {"type": "integer"}, "parts": {"type": "array", "items": {
+        "type": "object", "properties": {"name": {"type": "string"},
+                                         "weight": {"type": "integer", "default": 1}}}}})
+
+
+def reapplied_objects() -> list[dict]:
+    """Objects whose apply body lacks fields the server defaults (in atomic lists, list-maps, write-only)."""
+    container = {"name": "db", "image": "postgres:15", "args": ["-c", "max_connections=50"],
+                 "ports": [{"containerPort": 5432}]}
+    claim = {"metadata": {"name": "data"},
+             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}
+    sts = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db", "namespace": "default"},
+           "spec": {"serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
+                    "template": {"metadata": {"labels": {"app": "db"}}, "spec": {"containers": [container]}},
+                    "volumeClaimTemplates": [claim]}}
+    dep = deployment("web")
+    dep["spec"].pop("replicas")
+    dep["spec"]["template"]["spec"]["containers"][0].update(
+        ports=[{"containerPort": 8080}], env=[{"name": "MODE", "value": "prod"}])
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds", "namespace": "default"},
+              "stringData": {"password": "s3cret"}}
+    return [sts, dep, secret, widget(size=2, parts=[{"name": "a"}, {"name": "b", "weight": 3}])]
+
+
+@pytest.fixture
+def ticking(monkeypatch):
+    """Each server timestamp is one second after the previous one, so a stamped time always differs."""
+    ticks = itertools.count()
+    start = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
+    monkeypatch.setattr(store_module, "now_rfc3339", lambda: (
+        start + datetime.timedelta(seconds=next(ticks))).strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+@pytest.fixture
+def idle(cluster_factory, ticking):
+    """No simulated controllers: only the requests of the test write."""
+    cluster = cluster_factory(controllers=(), controller_interval=3600)
+    cluster.store.create(parts_crd(), manager="t")
+    return cluster
+
+
+def get(store, obj):
+    return store.get(obj["apiVersion"], obj["kind"], obj["metadata"]["name"], obj["metadata"]["namespace"])
+
+
+def test_identical_apply_through_the_python_client_is_a_no_op(idle):
+    dyn = dynamic.DynamicClient(config.new_client_from_config(str(idle.kubeconfig)))
+    for obj in reapplied_objects():
+        res = dyn.resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
+        first = res.server_side_apply(body=obj, field_manager=APPLY_MANAGER, force_conflicts=True).to_dict()
+        second = res.server_side_apply(body=obj, field_manager=APPLY_MANAGER, force_conflicts=True).to_dict()
+        stored = get(idle.store, obj)
+        assert second["metadata"]["resourceVersion"] == first["metadata"]["resourceVersion"], obj["kind"]
+        assert second["metadata"]["managedFields"] == first["metadata"]["managedFields"], obj["kind"]
+        assert second == first and stored == first, obj["kind"]
+    sts = get(idle.store, reapplied_objects()[0])
+    assert sts["spec"]["volumeClaimTemplates"][0]["spec"]["volumeMode"] == "Filesystem"  # defaults are there
+    assert get(idle.store, reapplied_objects()[3])["spec"]["parts"] == [{"name": "a", "weight": 1},
+                                                                        {"name": "b", "weight": 3}]
+
+
+def test_identical_raw_apply_patch_is_a_no_op_and_a_change_still_writes(idle):
+    sts = reapplied_objects()[0]
+    path = "/apis/apps/v1/namespaces/default/statefulsets/db?fieldManager=" + APPLY_MANAGER + "&force=true"
+    status, _headers, first = http(idle, "PATCH", path, yaml.safe_dump(sts),
+                                   content_type="application/apply-patch+yaml")
+    assert status == 201, first
+    status, _headers, second = http(idle, "PATCH", path, yaml.safe_dump(sts),
+                                    content_type="application/apply-patch+yaml")
+    assert status == 200 and second == first == get(idle.store, sts)
+    sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] = "2Gi"
+    status, _headers, third = http(idle, "PATCH", path, yaml.safe_dump(sts),
+                                   content_type="application/apply-patch+yaml")
+    assert status == 200, third
+    assert int(third["metadata"]["resourceVersion"]) > int(first["metadata"]["resourceVersion"])
+    assert entry(third, APPLY_MANAGER)["time"] > entry(first, APPLY_MANAGER)["time"]
+
+
+def test_identical_apply_through_kubernetes_core_is_unchanged(idle):
+    tasks = [{"name": f"apply {obj['kind']}", "kubernetes.core.k8s": {
+        "apply": True, "server_side_apply": {"field_manager": APPLY_MANAGER, "force_conflicts": True},
+        "definition": obj}} for obj in reapplied_objects()]
+    play = [{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]
+    first = run_playbook(idle, play)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert play_recap(first.stdout)["changed"] == 4, first.stdout
+    before = [get(idle.store, obj) for obj in reapplied_objects()]
+    second = run_playbook(idle, play)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert play_recap(second.stdout)["changed"] == 0, second.stdout
+    assert [get(idle.store, obj) for obj in reapplied_objects()] == before
+
+
+def test_failing_jobs_setting_from_overrides_and_command_line(tmp_path):
+    assert LocalCluster(failing_jobs=["migrate", "seed", "migrate"]).config.failing_jobs == frozenset(
+        {"migrate", "seed"})
+    args = cli.parse_args(["--kubeconfig", str(tmp_path / "kc"), "--fail-job", "migrate", "--fail-job", "seed"])
+    built = cli.build_config(args)
+    assert built.failing_jobs == frozenset({"migrate", "seed"}) and isinstance(built.failing_jobs, frozenset)
+    assert cli.build_config(cli.parse_args(["--kubeconfig", "kc"])).failing_jobs == frozenset()
