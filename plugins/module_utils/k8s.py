@@ -5,7 +5,8 @@
 
 The client comes from kubernetes.core (same auth options and ``K8S_AUTH_*``
 environment variables as its modules); this wrapper only turns requests into
-plain dicts and failures into ``ApiError``.
+plain dicts and failures into ``ApiError``. Also here: the module setup and
+connection boilerplate, ``read`` and the API path builder.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,10 +15,6 @@ __metaclass__ = type
 
 import copy
 import json
-
-from ansible_collections.parodos.orchestrator.plugins.module_utils.preflight import (
-    ApiError,
-)
 
 try:
     from ansible_collections.kubernetes.core.plugins.module_utils.args_common import (
@@ -28,11 +25,56 @@ except ImportError:  # pragma: no cover - reported by the module
 
 
 FIELD_MANAGER = "parodos.orchestrator"
+MANAGED_BY = "app.kubernetes.io/managed-by"
+# The mark of the objects this collection creates (and so may change).
+OWNERSHIP_LABELS = {MANAGED_BY: "parodos.orchestrator", "app.kubernetes.io/part-of": "orchestrator"}
 
 
-def auth_argument_spec():
-    """A copy of kubernetes.core's auth options."""
-    return copy.deepcopy(AUTH_ARG_SPEC)
+class ApiError(Exception):
+    """An API call failed: ``status`` is the HTTP code, 0 when no answer."""
+
+    def __init__(self, message, status=0):
+        super().__init__(message)
+        self.status = status
+
+
+def auth_argument_spec(**options):
+    """A copy of kubernetes.core's auth options, plus ``options``."""
+    spec = copy.deepcopy(AUTH_ARG_SPEC)
+    spec.update(options)
+    return spec
+
+
+def new_module(argument_spec):
+    """kubernetes.core's module class (auth options, client) with check mode."""
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import (
+        AnsibleK8SModule,
+    )
+
+    return AnsibleK8SModule(argument_spec=argument_spec, supports_check_mode=True)
+
+
+# ------------------------------------------------------------------ paths
+
+
+def group_version_path(api_version):
+    """The discovery path of an apiVersion: /api/v1 for the core group."""
+    return ("/apis/" if "/" in api_version else "/api/") + api_version
+
+
+def api_path(api_version, plural, namespace="", name=""):
+    """Path of a collection, or of the object ``name`` in it.
+
+    ``namespace`` is given for namespaced kinds only.
+    """
+    path = group_version_path(api_version)
+    if namespace:
+        path += "/namespaces/" + namespace
+    path += "/" + plural
+    return path + "/" + name if name else path
+
+
+# ------------------------------------------------------------------ requests
 
 
 def _short(exc):
@@ -48,17 +90,30 @@ def _short(exc):
     return " ".join(text.split())[:500]
 
 
+def read(api, path, query=None):
+    """GET path; None when it does not exist (404), other failures raise."""
+    try:
+        return api.get(path, query) if query else api.get(path)
+    except ApiError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
 class Api:
-    """GET/POST JSON through a kubernetes.core dynamic client."""
+    """GET/POST/PATCH JSON through a kubernetes.core dynamic client."""
 
     def __init__(self, k8s_client):
         self._client = k8s_client.client
         self.host = k8s_client.configuration.host
 
-    def _request(self, method, path, body=None, query=None):
+    def _request(self, method, path, body=None, query=None, content_type=None):
+        """One request; ``query`` is a list of (name, value) pairs."""
         params = {"serialize": False}
         if query:
-            params["query_params"] = list(query.items())
+            params["query_params"] = list(query)
+        if content_type:
+            params["content_type"] = content_type
         try:
             response = self._client.request(method, path, body=body, **params)
         except Exception as exc:  # the client raises many kinds; all mean "failed"
@@ -69,7 +124,7 @@ class Api:
         return json.loads(data) if isinstance(data, str) and data else (data or {})
 
     def get(self, path, query=None):
-        return self._request("GET", path, query=query)
+        return self._request("GET", path, query=list((query or {}).items()))
 
     def post(self, path, body):
         return self._request("POST", path, body=body)
@@ -78,15 +133,7 @@ class Api:
         query = [("fieldManager", FIELD_MANAGER)]
         if dry_run:
             query.append(("dryRun", "All"))
-        try:
-            response = self._client.request(method, path, body=body, serialize=False,
-                                            query_params=query, content_type=content_type)
-        except Exception as exc:  # the client raises many kinds; all mean "failed"
-            raise ApiError(_short(exc), getattr(exc, "status", 0) or 0) from exc
-        data = getattr(response, "data", response)
-        if isinstance(data, bytes):
-            data = data.decode("utf-8")
-        return json.loads(data) if isinstance(data, str) and data else (data or {})
+        return self._request(method, path, body=body, query=query, content_type=content_type)
 
     def create(self, path, body, dry_run=False):
         """POST ``body`` to a collection path; ``dry_run`` sends dryRun=All."""
@@ -95,6 +142,9 @@ class Api:
     def merge_patch(self, path, body, dry_run=False):
         """JSON merge patch of an object path; ``dry_run`` sends dryRun=All."""
         return self._write("PATCH", path, body, "application/merge-patch+json", dry_run)
+
+
+# ------------------------------------------------------------------ connecting
 
 
 def connect(module):
@@ -114,3 +164,16 @@ def connect(module):
         status = getattr(exc, "status", 0) or 0
         cause = exc.__cause__ if exc.__cause__ is not None else exc
         return None, (_short(cause), status or getattr(cause, "status", 0) or 0, host)
+
+
+def unreachable(host, reason):
+    """The message for a cluster that could not be reached."""
+    return "Cannot reach the Kubernetes API at %s: %s" % (host, reason)
+
+
+def connect_or_fail(module, **result):
+    """``connect()``'s Api; fails the task (with ``result``) when there is none."""
+    api, failure = connect(module)
+    if api is None:
+        module.fail_json(msg=unreachable(failure[2], failure[0]), **result)
+    return api

@@ -14,13 +14,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import (
+    MANAGED_BY,
+    OWNERSHIP_LABELS,
+    api_path,
+)
+
 OLM_V1 = "operators.coreos.com/v1"
 OLM_V1A1 = "operators.coreos.com/v1alpha1"
-MANAGED_BY = "app.kubernetes.io/managed-by"
-OWNERSHIP_LABELS = {
-    MANAGED_BY: "parodos.orchestrator",
-    "app.kubernetes.io/part-of": "orchestrator",
-}
 # Answers worth asking again: no answer, timeouts, throttling, server errors.
 TRANSIENT_STATUSES = (0, 408, 429, 500, 502, 503, 504)
 
@@ -29,25 +30,21 @@ TRANSIENT_STATUSES = (0, 408, 429, 500, 502, 503, 504)
 
 
 def namespace_path(name=None):
-    return "/api/v1/namespaces" + ("/" + name if name else "")
+    return api_path("v1", "namespaces", name=name)
 
 
 def package_manifest_path(namespace, package):
-    return "/apis/packages.operators.coreos.com/v1/namespaces/%s/packagemanifests/%s" % (namespace, package)
+    return api_path("packages.operators.coreos.com/v1", "packagemanifests", namespace, package)
 
 
 def olm_path(kind_plural, namespace=None, name=None):
     """Path of an operators.coreos.com collection or object."""
-    version = "v1" if kind_plural == "operatorgroups" else "v1alpha1"
-    path = "/apis/operators.coreos.com/" + version
-    if namespace:
-        path += "/namespaces/" + namespace
-    path += "/" + kind_plural
-    return path + ("/" + name if name else "")
+    version = OLM_V1 if kind_plural == "operatorgroups" else OLM_V1A1
+    return api_path(version, kind_plural, namespace, name)
 
 
 def deployment_path(namespace, name):
-    return "/apis/apps/v1/namespaces/%s/deployments/%s" % (namespace, name)
+    return api_path("apps/v1", "deployments", namespace, name)
 
 
 # ------------------------------------------------------------------ helpers

@@ -14,6 +14,13 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import (
+    ApiError,
+    api_path,
+    read,
+    unreachable,
+)
+
 OLM_CRDS = (
     "subscriptions.operators.coreos.com",
     "operatorgroups.operators.coreos.com",
@@ -36,14 +43,6 @@ SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 
 _VERSION_RE = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?")
 VERSION_STRING_RE = r"^\d+(\.\d+){0,2}$"
-
-
-class ApiError(Exception):
-    """An API call failed: ``status`` is the HTTP code, 0 when no answer."""
-
-    def __init__(self, message, status=0):
-        super().__init__(message)
-        self.status = status
 
 
 # ---------------------------------------------------------------- versions
@@ -230,7 +229,7 @@ def check_api(obs):
         )
     return check(
         "api", False,
-        "Cannot reach the Kubernetes API at %s: %s" % (api_url, error),
+        unreachable(api_url, error),
         "Check that the cluster is up and that orchestrator_kubeconfig, "
         "orchestrator_kube_context or orchestrator_api_host (or the K8S_AUTH_* "
         "environment variables) point at it.",
@@ -555,10 +554,9 @@ def report(checks):
 def _get(api, path, errors, query=None):
     """GET path; None on 404 (and on other errors, which are recorded)."""
     try:
-        return api.get(path, query) if query else api.get(path)
+        return read(api, path, query)
     except ApiError as exc:
-        if exc.status != 404:
-            errors.append("GET %s: %s" % (path, exc))
+        errors.append("GET %s: %s" % (path, exc))
         return None
 
 
@@ -623,8 +621,7 @@ def gather(api, settings):
         obs["argocd_instances"] = None
         if served:
             version = "v1beta1" if "v1beta1" in served else served[0]
-            path = "/apis/argoproj.io/%s/namespaces/%s/argocds" % (
-                version, settings["argocd_namespace"])
+            path = api_path("argoproj.io/" + version, "argocds", settings["argocd_namespace"])
             listing = _get(api, path, errs) or {}
             obs["argocd_instances"] = sorted(
                 i["metadata"]["name"] for i in listing.get("items") or [])
@@ -634,8 +631,7 @@ def gather(api, settings):
 def _gather_catalog(api, settings, obs, errs):
     namespace = settings["catalog_source_namespace"]
     source = settings["catalog_source"]
-    catalog = _get(api, "/apis/operators.coreos.com/v1alpha1/namespaces/%s/catalogsources/%s"
-                   % (namespace, source), errs)
+    catalog = _get(api, api_path("operators.coreos.com/v1alpha1", "catalogsources", namespace, source), errs)
     obs["catalog"] = None
     if catalog is not None:
         state = ((catalog.get("status") or {}).get("connectionState") or {}).get("lastObservedState")
@@ -643,9 +639,9 @@ def _gather_catalog(api, settings, obs, errs):
     obs["packages"] = {}
     if (obs["catalog"] or {}).get("state") != "READY":
         return
-    base = "/apis/packages.operators.coreos.com/v1/namespaces/%s/packagemanifests" % namespace
+    base = api_path("packages.operators.coreos.com/v1", "packagemanifests", namespace)
     for package in settings["packages"]:
-        manifest = _get(api, "%s/%s" % (base, package["name"]), errs)
+        manifest = _get(api, base + "/" + package["name"], errs)
         if manifest is not None and (manifest.get("status") or {}).get("catalogSource") not in (None, source):
             query = {"labelSelector": "catalog=" + source,
                      "fieldSelector": "metadata.name=" + package["name"]}

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: parodos.orchestrator contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Readiness of Kubernetes objects: predicates, API paths and messages.
+"""Readiness of Kubernetes objects: predicates and messages.
 
 Everything here is pure: it looks at dicts and returns values, so the
 waiting loop of the ``wait_ready`` module stays small.
@@ -71,20 +71,6 @@ def find_resource(discovery, kind):
         if entry.get("kind") == kind and "/" not in entry.get("name", ""):
             return entry
     return None
-
-
-def group_version_path(api_version):
-    """The discovery path of an apiVersion."""
-    group, version = split_api_version(api_version)
-    return "/api/%s" % version if not group else "/apis/%s/%s" % (group, version)
-
-
-def object_path(api_version, plural, name, namespace, namespaced):
-    """The path of one object."""
-    base = group_version_path(api_version)
-    if namespaced:
-        return "%s/namespaces/%s/%s/%s" % (base, namespace, plural, name)
-    return "%s/%s/%s" % (base, plural, name)
 
 
 def describe(item):

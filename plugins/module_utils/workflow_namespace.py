@@ -10,13 +10,15 @@ __metaclass__ = type
 import copy
 import re
 
+from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import (
+    MANAGED_BY,
+    OWNERSHIP_LABELS,
+)
+
 WORKFLOW_LABEL = "rhdh.redhat.com/workflow-namespace"
 ARGOCD_LABEL = "argocd.argoproj.io/managed-by"
 NAME_LABEL = "kubernetes.io/metadata.name"
-MANAGED_BY = "app.kubernetes.io/managed-by"
-OWNER = "parodos.orchestrator"
-PART_OF = "app.kubernetes.io/part-of"
-OWNERSHIP_LABELS = {MANAGED_BY: OWNER, PART_OF: "orchestrator"}
+OWNER = OWNERSHIP_LABELS[MANAGED_BY]
 
 RHDH_POLICY = "allow-rhdh-to-sonataflow-and-workflows"
 INTRA_POLICY = "allow-intra-namespace"

@@ -29,6 +29,8 @@ description:
     anything.
   - The result and the diff carry key names only, never a value.
 extends_documentation_fragment:
+  - parodos.orchestrator.cluster
+  - parodos.orchestrator.cluster.WRITES
   - kubernetes.core.k8s_auth_options
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
@@ -39,12 +41,6 @@ attributes:
   diff_mode:
     support: full
     details: Every value is replaced by a placeholder; changed values get a different placeholder.
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership:
-      - parodos.orchestrator.k8s
 options:
   name:
     description: Name of the Secret.
@@ -94,15 +90,7 @@ options:
         description: Number of characters, at least 16.
         type: int
         default: 32
-requirements:
-  - python >= 3.9
-  - kubernetes >= 24.2.0
 notes:
-  - Authentication options default to the C(K8S_AUTH_*) environment variables
-    and the kubeconfig, as in the kubernetes.core modules; set them once for the
-    whole play with C(module_defaults) and the C(group/parodos.orchestrator.k8s)
-    action group.
-  - Writes use the field manager C(parodos.orchestrator).
   - Values of O(data) are hidden in the output like every C(no_log) option,
     except inside O(name) and O(namespace), which the result shows as they are.
 seealso:
@@ -167,14 +155,8 @@ changed_keys:
 """
 
 from ansible_collections.parodos.orchestrator.plugins.module_utils import (
+    k8s,
     secrets as sec,
-)
-from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import (
-    auth_argument_spec,
-    connect,
-)
-from ansible_collections.parodos.orchestrator.plugins.module_utils.preflight import (
-    ApiError,
 )
 
 
@@ -183,8 +165,7 @@ HIDDEN_ARG = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 
 def argument_spec():
     """Auth options of kubernetes.core plus the Secret settings."""
-    spec = auth_argument_spec()
-    spec.update(
+    return k8s.auth_argument_spec(
         name=dict(type="str", required=True),
         namespace=dict(type="str", required=True),
         labels=dict(type="dict", default={}),
@@ -197,21 +178,6 @@ def argument_spec():
                          length=dict(type="int", default=sec.DEFAULT_LENGTH)),
         ),
     )
-    return spec
-
-
-def collection_path(namespace):
-    return "/api/v1/namespaces/%s/secrets" % namespace
-
-
-def read(api, path):
-    """The object at path, or None when it does not exist."""
-    try:
-        return api.get(path)
-    except ApiError as exc:
-        if exc.status == 404:
-            return None
-        raise
 
 
 def ensure(api, params, check_mode, token_fn=sec.token):
@@ -219,22 +185,23 @@ def ensure(api, params, check_mode, token_fn=sec.token):
     name, namespace = params["name"], params["namespace"]
     generate = sec.normalize_generate(params["generate"])[0]
     given = params["data"] or {}
-    path = collection_path(namespace) + "/" + name
+    collection = k8s.api_path("v1", "secrets", namespace)
+    path = k8s.api_path("v1", "secrets", namespace, name)
     for attempt in (1, 2):
-        existing = read(api, path)
+        existing = k8s.read(api, path)
         decoded = sec.decode_data(existing.get("data")) if existing else None
         data, report = sec.plan(decoded, given, generate, token_fn)
         if existing is None:
             body = sec.build_secret(name, namespace, params["type"], params["labels"], params["annotations"], data)
             try:
-                api.create(collection_path(namespace), body, dry_run=check_mode)
-            except ApiError as exc:
+                api.create(collection, body, dry_run=check_mode)
+            except k8s.ApiError as exc:
                 if exc.status == 409 and attempt == 1:
                     continue  # created meanwhile: plan again against it
                 if exc.status == 404 and check_mode:
                     pass  # the namespace does not exist yet; it would be created before
                 else:
-                    raise ApiError(sec.scrub(str(exc), report["changes"].values()), exc.status) from None
+                    raise k8s.ApiError(sec.scrub(str(exc), report["changes"].values()), exc.status) from None
             return True, {}, sec.redacted(body, report["changed_keys"]), report, data
         actual_type = existing.get("type") or "Opaque"
         if actual_type != params["type"]:
@@ -247,8 +214,8 @@ def ensure(api, params, check_mode, token_fn=sec.token):
             return False, before, before, report, data
         try:
             api.merge_patch(path, patch, dry_run=check_mode)
-        except ApiError as exc:
-            raise ApiError(sec.scrub(str(exc), report["changes"].values()), exc.status) from None
+        except k8s.ApiError as exc:
+            raise k8s.ApiError(sec.scrub(str(exc), report["changes"].values()), exc.status) from None
         after = sec.redacted(sec.merged(existing, patch), report["changed_keys"])
         return True, before, after, report, data
     raise AssertionError("unreachable")  # pragma: no cover
@@ -274,11 +241,7 @@ def unmask_identity(module, params):
 
 
 def main():
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import (
-        AnsibleK8SModule,
-    )
-
-    module = AnsibleK8SModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = k8s.new_module(argument_spec())
     params = module.params
     inner = getattr(module, "_module", module)
     invocation = unmask_identity(inner, params)
@@ -293,12 +256,10 @@ def main():
     if errors:
         fail("Invalid options: " + "; ".join(errors))
 
-    api, failure = connect(module)
-    if api is None:
-        fail("Cannot reach the Kubernetes API at %s: %s" % (failure[2], failure[0]))
+    api = k8s.connect_or_fail(module, invocation=invocation)
     try:
         changed, before, after, report, data = ensure(api, params, module.check_mode)
-    except (ApiError, ValueError) as exc:
+    except (k8s.ApiError, ValueError) as exc:
         fail("Secret %s/%s: %s" % (params["namespace"], params["name"], exc))
     # Given values are masked by no_log; mask the generated ones too (long
     # and random, so they cannot mangle other output as short values would).

@@ -39,6 +39,8 @@ description:
   - A ClusterServiceVersion in phase C(Failed) fails at once. Transient API
     errors (no answer, 429, 5xx) while reading are retried.
 extends_documentation_fragment:
+  - parodos.orchestrator.cluster
+  - parodos.orchestrator.cluster.WRITES
   - kubernetes.core.k8s_auth_options
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
@@ -48,12 +50,6 @@ attributes:
     details: Writes are sent with C(dryRun=All); nothing is waited for.
   diff_mode:
     support: none
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership:
-      - parodos.orchestrator.k8s
 options:
   component:
     description: Human name of the operator, used in messages.
@@ -119,14 +115,6 @@ options:
     description: Seconds between two looks at the cluster while waiting.
     type: float
     default: 2
-requirements:
-  - python >= 3.9
-  - kubernetes >= 24.2.0
-notes:
-  - Authentication options default to the C(K8S_AUTH_*) environment variables
-    and the kubeconfig, as in the kubernetes.core modules; set them once for the
-    whole play with C(module_defaults) and the C(group/parodos.orchestrator.k8s)
-    action group.
 seealso:
   - module: parodos.orchestrator.preflight
 """
@@ -223,14 +211,8 @@ debug:
 import time
 
 from ansible_collections.parodos.orchestrator.plugins.module_utils import (
+    k8s,
     olm,
-)
-from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import (
-    auth_argument_spec,
-    connect,
-)
-from ansible_collections.parodos.orchestrator.plugins.module_utils.preflight import (
-    ApiError,
 )
 
 READ_ATTEMPTS = 5
@@ -246,8 +228,7 @@ class Failure(Exception):
 
 def argument_spec():
     """Auth options of kubernetes.core plus the operator settings."""
-    spec = auth_argument_spec()
-    spec.update(
+    return k8s.auth_argument_spec(
         component=dict(type="str", required=True),
         package=dict(type="str", required=True),
         channel=dict(type="str", required=True),
@@ -264,7 +245,6 @@ def argument_spec():
         wait_timeout=dict(type="int", default=600),
         wait_sleep=dict(type="float", default=2),
     )
-    return spec
 
 
 class Installer:
@@ -287,29 +267,18 @@ class Installer:
         """GET with retries of transient failures; None for 404 when ``missing_ok``."""
         for attempt in range(1, READ_ATTEMPTS + 1):
             try:
-                return self.api.get(path)
-            except ApiError as exc:
-                if exc.status == 404 and missing_ok:
-                    return None
+                return k8s.read(self.api, path) if missing_ok else self.api.get(path)
+            except k8s.ApiError as exc:
                 if not olm.is_transient(exc.status) or attempt == READ_ATTEMPTS:
                     raise
             self.sleep(min(1.0, attempt * 0.2))
         return None  # pragma: no cover
 
-    def read_once(self, path):
-        """One GET (the wait loop retries); None for 404."""
-        try:
-            return self.api.get(path)
-        except ApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
-
     # -- writes --------------------------------------------------------------
     def create(self, collection, body, kind, name, namespace=None):
         try:
             self.api.create(collection, body, dry_run=self.check_mode)
-        except ApiError as exc:
+        except k8s.ApiError as exc:
             if exc.status == 404 and self.check_mode:
                 pass  # its namespace is only created in check mode's imagination
             elif exc.status == 409:
@@ -375,12 +344,12 @@ class Installer:
         """Refresh ``obs`` (in place) from the cluster; approve plans when ``approve``."""
         ns = self.result["subscription"]["namespace"]
         name = self.result["subscription"]["name"]
-        sub = self.read_once(olm.olm_path("subscriptions", ns, name))
+        sub = k8s.read(self.api, olm.olm_path("subscriptions", ns, name))
         if sub is None:
             raise Failure("%s: Subscription %s/%s disappeared while waiting" % (self.params["component"], ns, name),
                           olm.debug(obs))
         obs["subscription"] = sub
-        items = (self.read_once(olm.olm_path("installplans", ns)) or {}).get("items") or []
+        items = (k8s.read(self.api, olm.olm_path("installplans", ns)) or {}).get("items") or []
         obs["plans"] = olm.related_install_plans(items, sub)
         if approve:
             for plan_name in olm.plans_to_approve(sub, obs["plans"]):
@@ -394,9 +363,9 @@ class Installer:
         obs["csv"] = None
         obs["deployments"] = {}
         if obs["csv_name"]:
-            obs["csv"] = self.read_once(olm.olm_path("clusterserviceversions", ns, obs["csv_name"]))
+            obs["csv"] = k8s.read(self.api, olm.olm_path("clusterserviceversions", ns, obs["csv_name"]))
         for dep_name in olm.csv_deployments(obs["csv"]):
-            obs["deployments"][dep_name] = self.read_once(olm.deployment_path(ns, dep_name))
+            obs["deployments"][dep_name] = k8s.read(self.api, olm.deployment_path(ns, dep_name))
         obs["error"] = ""
 
     def wait(self, approve):
@@ -408,7 +377,7 @@ class Installer:
         while True:
             try:
                 self.observe(obs, approve)
-            except ApiError as exc:
+            except k8s.ApiError as exc:
                 if not olm.is_transient(exc.status):
                     raise Failure("%s: reading the cluster failed: %s" % (component, exc), olm.debug(obs)) from None
                 obs["error"] = "%s (HTTP %s)" % (exc, exc.status)
@@ -430,7 +399,7 @@ class Installer:
 def connect_with_retries(module, sleep=time.sleep):
     """connect(), asked again a few times when the failure may be transient."""
     for attempt in range(1, READ_ATTEMPTS + 1):
-        api, failure = connect(module)
+        api, failure = k8s.connect(module)
         if api is not None or not olm.is_transient(failure[1]) or attempt == READ_ATTEMPTS:
             return api, failure
         sleep(min(1.0, attempt * 0.2))
@@ -438,11 +407,7 @@ def connect_with_retries(module, sleep=time.sleep):
 
 
 def main():
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import (
-        AnsibleK8SModule,
-    )
-
-    module = AnsibleK8SModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = k8s.new_module(argument_spec())
     params = module.params
     required = ("component", "package", "channel", "source", "source_namespace", "namespace",
                 "subscription_name", "operator_group_name")
@@ -464,7 +429,7 @@ def main():
         if exc.debug is not None:
             extra["debug"] = exc.debug
         module.fail_json(msg=str(exc), **extra)
-    except ApiError as exc:
+    except k8s.ApiError as exc:
         module.fail_json(msg="%s: %s (HTTP %s)" % (params["component"], exc, exc.status), **installer.result)
     module.exit_json(**result)
 

@@ -29,6 +29,7 @@ description:
   - An unreachable cluster or rejected credentials give a single problem named
     C(api).
 extends_documentation_fragment:
+  - parodos.orchestrator.cluster
   - kubernetes.core.k8s_auth_options
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
@@ -38,12 +39,6 @@ attributes:
     details: The module is read-only and runs the same checks in check mode.
   diff_mode:
     support: none
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership:
-      - parodos.orchestrator.k8s
 options:
   write_access:
     description:
@@ -146,14 +141,6 @@ options:
     description: Name of the ArgoCD instance; empty accepts any instance in the namespace.
     type: str
     default: ""
-requirements:
-  - python >= 3.9
-  - kubernetes >= 24.2.0
-notes:
-  - Authentication options default to the C(K8S_AUTH_*) environment variables
-    and the kubeconfig, as in the kubernetes.core modules; set them once for the
-    whole play with C(module_defaults) and the C(group/parodos.orchestrator.k8s)
-    action group.
 seealso:
   - module: kubernetes.core.k8s_info
 """
@@ -260,18 +247,14 @@ read_errors:
 """
 
 from ansible_collections.parodos.orchestrator.plugins.module_utils import (
+    k8s,
     preflight as pf,
-)
-from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import (
-    auth_argument_spec,
-    connect,
 )
 
 
 def argument_spec():
     """Auth options of kubernetes.core plus the check settings."""
-    spec = auth_argument_spec()
-    spec.update(
+    return k8s.auth_argument_spec(
         write_access=dict(
             type="list", elements="dict",
             default=[dict(verb="create", resource="namespaces", group=""),
@@ -297,21 +280,16 @@ def argument_spec():
         argocd_namespace=dict(type="str", default="orchestrator-gitops"),
         argocd_instance=dict(type="str", default=""),
     )
-    return spec
 
 
 def main():
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import (
-        AnsibleK8SModule,
-    )
-
-    module = AnsibleK8SModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = k8s.new_module(argument_spec())
     settings = pf.normalize_settings(module.params)
     errors = pf.settings_errors(settings)
     if errors:
         module.fail_json(msg="Invalid options: " + "; ".join(errors))
 
-    api, failure = connect(module)
+    api, failure = k8s.connect(module)
     if api is None:
         message, status, host = failure
         obs = {"api_url": host, "error": message, "error_status": status}

@@ -35,6 +35,7 @@ description:
     the last status seen.
   - The module never changes anything.
 extends_documentation_fragment:
+  - parodos.orchestrator.cluster
   - kubernetes.core.k8s_auth_options
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
@@ -44,12 +45,6 @@ attributes:
     details: In check mode the module returns at once without contacting the cluster.
   diff_mode:
     support: none
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership:
-      - parodos.orchestrator.k8s
 options:
   resources:
     description: The resources to wait for.
@@ -102,14 +97,6 @@ options:
     description: Seconds between two polling cycles.
     type: float
     default: 2
-requirements:
-  - python >= 3.9
-  - kubernetes >= 24.2.0
-notes:
-  - Authentication options default to the C(K8S_AUTH_*) environment variables
-    and the kubeconfig, as in the kubernetes.core modules; set them once for the
-    whole play with C(module_defaults) and the C(group/parodos.orchestrator.k8s)
-    action group.
 seealso:
   - module: kubernetes.core.k8s_info
 """
@@ -210,21 +197,14 @@ resources:
 import time
 
 from ansible_collections.parodos.orchestrator.plugins.module_utils import (
+    k8s,
     readiness as rd,
-)
-from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import (
-    auth_argument_spec,
-    connect,
-)
-from ansible_collections.parodos.orchestrator.plugins.module_utils.preflight import (
-    ApiError,
 )
 
 
 def argument_spec():
     """Auth options of kubernetes.core plus the resources to wait for."""
-    spec = auth_argument_spec()
-    spec.update(
+    return k8s.auth_argument_spec(
         resources=dict(
             type="list", elements="dict", required=True,
             options=dict(
@@ -242,7 +222,6 @@ def argument_spec():
         timeout=dict(type="int", default=600),
         sleep=dict(type="float", default=2),
     )
-    return spec
 
 
 class Fatal(Exception):
@@ -268,12 +247,10 @@ class Resolver:
         """The object path, or (None, why) while the kind is not served."""
         api_version = item["api_version"]
         if api_version not in self.documents:
-            try:
-                self.documents[api_version] = self.api.get(rd.group_version_path(api_version))
-            except ApiError as exc:
-                if exc.status == 404:
-                    return None, "API %s is not served" % api_version
-                raise
+            document = k8s.read(self.api, k8s.group_version_path(api_version))
+            if document is None:
+                return None, "API %s is not served" % api_version
+            self.documents[api_version] = document
         entry = rd.find_resource(self.documents[api_version], item["kind"])
         if entry is None:
             del self.documents[api_version]  # read again next time: a CRD may add it
@@ -284,7 +261,7 @@ class Resolver:
                         % (item["component"], item["kind"], item["name"]))
         if not namespaced:
             item["namespace"] = ""
-        return rd.object_path(api_version, entry["name"], item["name"], item["namespace"], namespaced), ""
+        return k8s.api_path(api_version, entry["name"], item["namespace"], item["name"]), ""
 
 
 def check(api, resolver, item, rec):
@@ -292,11 +269,9 @@ def check(api, resolver, item, rec):
     rec["checks"] += 1
     try:
         path, why = resolver.path(item)
-        obj = api.get(path) if path else None
-    except ApiError as exc:
-        if exc.status == 404:
-            obj, why = None, ""
-        elif rd.is_transient(exc.status):
+        obj = k8s.read(api, path) if path else None
+    except k8s.ApiError as exc:
+        if rd.is_transient(exc.status):
             if rec["status"] == "not checked":
                 rec["status"] = "no answer yet"
             rec["last_error"] = str(exc)
@@ -352,18 +327,14 @@ def connect_with_retries(module, timeout, sleep, clock=time.monotonic, pause=tim
     """connect(), retrying transient failures until the timeout."""
     deadline = clock() + timeout
     while True:
-        api, failure = connect(module)
+        api, failure = k8s.connect(module)
         if api is not None or not rd.is_transient(failure[1]) or clock() >= deadline:
             return api, failure
         pause(max(0.0, min(sleep, deadline - clock())))
 
 
 def main():
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import (
-        AnsibleK8SModule,
-    )
-
-    module = AnsibleK8SModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = k8s.new_module(argument_spec())
     params = module.params
     items, errors = rd.normalize(params["resources"])
     if params["timeout"] < 0:
@@ -381,7 +352,7 @@ def main():
     start = time.monotonic()
     api, failure = connect_with_retries(module, params["timeout"], params["sleep"])
     if api is None:
-        module.fail_json(msg="Cannot reach the Kubernetes API at %s: %s" % (failure[2], failure[0]),
+        module.fail_json(msg=k8s.unreachable(failure[2], failure[0]),
                          changed=False, ready=False, elapsed=round(time.monotonic() - start, 1),
                          resources=records)
     message, records, elapsed = wait_all(api, items, params["timeout"], params["sleep"], start=start)

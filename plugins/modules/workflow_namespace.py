@@ -34,6 +34,8 @@ description:
     objects are JSON merge patches; in check mode every write is sent with
     C(dryRun=All).
 extends_documentation_fragment:
+  - parodos.orchestrator.cluster
+  - parodos.orchestrator.cluster.WRITES
   - kubernetes.core.k8s_auth_options
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
@@ -44,12 +46,6 @@ attributes:
   diff_mode:
     support: full
     details: Shows the labels of the namespace and the labels and spec of each NetworkPolicy.
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership:
-      - parodos.orchestrator.k8s
 options:
   name:
     description: The workflow namespace.
@@ -94,15 +90,6 @@ options:
         C(argocd.argoproj.io/managed-by=<argocd_namespace>).
     type: str
     default: ""
-requirements:
-  - python >= 3.9
-  - kubernetes >= 24.2.0
-notes:
-  - Authentication options default to the C(K8S_AUTH_*) environment variables
-    and the kubeconfig, as in the kubernetes.core modules; set them once for the
-    whole play with C(module_defaults) and the C(group/parodos.orchestrator.k8s)
-    action group.
-  - Writes use the field manager C(parodos.orchestrator).
 seealso:
   - module: parodos.orchestrator.wait_ready
 """
@@ -158,23 +145,14 @@ kept:
 """
 
 from ansible_collections.parodos.orchestrator.plugins.module_utils import (
+    k8s,
     workflow_namespace as wn,
 )
-from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import (
-    auth_argument_spec,
-    connect,
-)
-from ansible_collections.parodos.orchestrator.plugins.module_utils.preflight import (
-    ApiError,
-)
-
-NAMESPACES = "/api/v1/namespaces"
 
 
 def argument_spec():
     """Auth options of kubernetes.core plus the namespace settings."""
-    spec = auth_argument_spec()
-    spec.update(
+    return k8s.auth_argument_spec(
         name=dict(type="str", required=True),
         rhdh_namespace=dict(type="str", required=True),
         create=dict(type="bool", default=True),
@@ -183,21 +161,6 @@ def argument_spec():
         admit_namespaces=dict(type="list", elements="str", default=[]),
         argocd_namespace=dict(type="str", default=""),
     )
-    return spec
-
-
-def policies_path(namespace):
-    return "/apis/networking.k8s.io/v1/namespaces/%s/networkpolicies" % namespace
-
-
-def read(api, path):
-    """The object at path, or None when it does not exist."""
-    try:
-        return api.get(path)
-    except ApiError as exc:
-        if exc.status == 404:
-            return None
-        raise
 
 
 class Report:
@@ -216,18 +179,18 @@ class Report:
 def ensure_namespace(api, params, check_mode, report):
     """Create or label the namespace; returns True when it exists (or would, in check mode) already."""
     name = params["name"]
-    path = NAMESPACES + "/" + name
-    existing = read(api, path)
+    path = k8s.api_path("v1", "namespaces", name=name)
+    existing = k8s.read(api, path)
     if existing is None:
         if not params["create"]:
             raise ValueError("the namespace does not exist and create is false")
         body = wn.namespace_object(params)
         try:
-            api.create(NAMESPACES, body, dry_run=check_mode)
-        except ApiError as exc:
+            api.create(k8s.api_path("v1", "namespaces"), body, dry_run=check_mode)
+        except k8s.ApiError as exc:
             if exc.status != 409:
                 raise
-            existing = read(api, path)  # created meanwhile by someone else
+            existing = k8s.read(api, path)  # created meanwhile by someone else
         if existing is None:
             report.created.append("Namespace/%s" % name)
             report.after["namespace"] = wn.view(body)
@@ -249,12 +212,13 @@ def ensure_policy(api, desired, namespace_exists, check_mode, report):
     """Create or patch one NetworkPolicy of ours; leave one that is not ours."""
     namespace, name = desired["metadata"]["namespace"], desired["metadata"]["name"]
     ref = "NetworkPolicy/%s/%s" % (namespace, name)
-    collection = policies_path(namespace)
-    existing = read(api, collection + "/" + name) if namespace_exists else None
+    collection = k8s.api_path("networking.k8s.io/v1", "networkpolicies", namespace)
+    path = k8s.api_path("networking.k8s.io/v1", "networkpolicies", namespace, name)
+    existing = k8s.read(api, path) if namespace_exists else None
     if existing is None:
         try:
             api.create(collection, desired, dry_run=check_mode)
-        except ApiError as exc:
+        except k8s.ApiError as exc:
             if not (exc.status == 404 and check_mode and not namespace_exists):
                 raise
         report.created.append(ref)
@@ -269,7 +233,7 @@ def ensure_policy(api, desired, namespace_exists, check_mode, report):
         return
     patch = wn.policy_patch(existing, desired)
     if patch:
-        api.merge_patch(collection + "/" + name, patch, dry_run=check_mode)
+        api.merge_patch(path, patch, dry_run=check_mode)
         report.updated.append(ref)
         existing = wn.apply_merge_patch(existing, patch)
     report.after["networkpolicies"][name] = wn.view(existing)
@@ -285,21 +249,15 @@ def ensure(api, params, check_mode):
 
 
 def main():
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import (
-        AnsibleK8SModule,
-    )
-
-    module = AnsibleK8SModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = k8s.new_module(argument_spec())
     params = module.params
     errors = wn.validate(params)
     if errors:
         module.fail_json(msg="Workflow namespace %s: %s" % (params["name"], "; ".join(errors)), changed=False)
-    api, failure = connect(module)
-    if api is None:
-        module.fail_json(msg="Cannot reach the Kubernetes API at %s: %s" % (failure[2], failure[0]))
+    api = k8s.connect_or_fail(module)
     try:
         report = ensure(api, params, module.check_mode)
-    except (ApiError, ValueError) as exc:
+    except (k8s.ApiError, ValueError) as exc:
         module.fail_json(msg="Workflow namespace %s: %s" % (params["name"], exc))
     for warning in report.warnings:
         module.warn(warning)

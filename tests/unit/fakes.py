@@ -1,6 +1,6 @@
 """An in-memory stand-in for the few API paths preflight reads."""
 
-from ansible_collections.parodos.orchestrator.plugins.module_utils.preflight import (
+from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import (
     ApiError,
 )
 

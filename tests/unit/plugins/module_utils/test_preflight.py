@@ -3,6 +3,7 @@
 import pytest
 
 from ansible_collections.parodos.orchestrator.plugins.module_utils import preflight as pf
+from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import ApiError
 from tests.unit.fakes import CRD, PM, FakeApi, add_gitops, healthy_routes
 
 PACKAGES = [
@@ -189,7 +190,7 @@ def test_unreachable_gives_one_problem():
 
 def test_unauthorized_is_reported_as_credentials():
     routes = healthy_routes()
-    routes["/version"] = pf.ApiError("Unauthorized", 401)
+    routes["/version"] = ApiError("Unauthorized", 401)
     (check,) = run(FakeApi(routes=routes))
     assert "rejected the credentials" in check["message"]
 
@@ -368,6 +369,6 @@ def test_several_failures_reported_together():
 
 def test_other_read_errors_are_recorded():
     routes = healthy_routes()
-    routes["/api/v1/nodes"] = pf.ApiError("nodes is forbidden", 403)
+    routes["/api/v1/nodes"] = ApiError("nodes is forbidden", 403)
     obs = pf.gather(FakeApi(routes=routes), settings())
     assert obs["read_errors"] == ["GET /api/v1/nodes: nodes is forbidden"]

@@ -55,15 +55,6 @@ def test_is_transient(status, expected):
     assert rd.is_transient(status) is expected
 
 
-def test_paths():
-    assert rd.group_version_path("v1") == "/api/v1"
-    assert rd.group_version_path("apps/v1") == "/apis/apps/v1"
-    assert rd.object_path("apps/v1", "deployments", "app", "ns", True) == "/apis/apps/v1/namespaces/ns/deployments/app"
-    assert rd.object_path("v1", "namespaces", "ns", "", False) == "/api/v1/namespaces/ns"
-    assert rd.object_path("sonataflow.org/v1alpha08", "sonataflowclusterplatforms", "cp", "ignored", False) == \
-        "/apis/sonataflow.org/v1alpha08/sonataflowclusterplatforms/cp"
-
-
 def test_find_resource_skips_subresources():
     doc = {"resources": [{"name": "deployments/status", "kind": "Deployment", "namespaced": True},
                          {"name": "deployments", "kind": "Deployment", "namespaced": True},

@@ -1,31 +1,12 @@
 """The generated_secret module as Ansible runs it: arguments in, JSON out."""
 
 import base64
-import contextlib
 import copy
-import json
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible_collections.parodos.orchestrator.plugins.module_utils.preflight import ApiError
+from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import ApiError
 from ansible_collections.parodos.orchestrator.plugins.modules import generated_secret
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-
-    @contextlib.contextmanager
-    def patch_module_args(args=None):
-        from ansible.module_utils.common.text.converters import to_bytes
-
-        previous = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}))
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = previous
-
 
 PATH = "/api/v1/namespaces/db/secrets"
 
@@ -85,29 +66,13 @@ class FakeSecrets:
         return {k: base64.b64decode(v).decode() for k, v in self.objects[name]["data"].items()}
 
 
-def run_module(args, monkeypatch, capsys, api, check=False, diff=False):
-    """Run main() with args; return (exit code, result dict, raw output)."""
-    monkeypatch.setattr(generated_secret, "connect", lambda module: (api, None))
-    args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
-    with patch_module_args(args), pytest.raises(SystemExit) as exc:
-        generated_secret.main()
-    out = capsys.readouterr().out
-    return exc.value.code, json.loads(out), out
-
-
-@pytest.fixture(autouse=True)
-def no_auth_env(monkeypatch):
-    for name in ("K8S_AUTH_KUBECONFIG", "K8S_AUTH_HOST", "K8S_AUTH_API_KEY", "KUBECONFIG"):
-        monkeypatch.delenv(name, raising=False)
-
-
 ARGS = {"name": "creds", "namespace": "db", "labels": {"app.kubernetes.io/managed-by": "parodos.orchestrator"},
         "data": {"postgres-username": "dbuser"}, "generate": [{"key": "postgres-password"}]}
 
 
-def test_creates_then_keeps(monkeypatch, capsys):
+def test_creates_then_keeps(run_module):
     api = FakeSecrets()
-    code, result, out = run_module(ARGS, monkeypatch, capsys, api)
+    code, result = run_module(generated_secret, ARGS, api)
     assert code == 0, result
     assert result["changed"] is True
     assert result["secret"] == {"name": "creds", "namespace": "db", "keys": ["postgres-password", "postgres-username"]}
@@ -116,22 +81,22 @@ def test_creates_then_keeps(monkeypatch, capsys):
     assert [r[:2] for r in api.requests] == [("GET", PATH + "/creds"), ("POST", PATH)]
     stored = api.values("creds")
     assert len(stored["postgres-password"]) == 32
-    assert stored["postgres-password"] not in out
+    assert stored["postgres-password"] not in run_module.out
     assert api.objects["creds"]["metadata"]["labels"] == ARGS["labels"]
 
     api.requests.clear()
-    code, result, out = run_module(ARGS, monkeypatch, capsys, api)
+    code, result = run_module(generated_secret, ARGS, api)
     assert code == 0 and result["changed"] is False
     assert result["generated"] == [] and result["changed_keys"] == []
     assert api.requests == [("GET", PATH + "/creds", False)]
     assert api.values("creds") == stored
 
 
-def test_patches_only_changed_keys(monkeypatch, capsys):
+def test_patches_only_changed_keys(run_module):
     existing = {"metadata": {"name": "creds", "labels": {"theirs": "x"}}, "type": "Opaque",
                 "data": {"postgres-password": b64("kept-password-value"), "other": b64("o")}}
     api = FakeSecrets([existing])
-    code, result, out = run_module(ARGS, monkeypatch, capsys, api)
+    code, result = run_module(generated_secret, ARGS, api)
     assert code == 0 and result["changed"] is True
     assert result["changed_keys"] == ["postgres-username"] and result["generated"] == []
     assert api.bodies == [{"metadata": {"labels": ARGS["labels"]}, "data": {"postgres-username": b64("dbuser")}}]
@@ -141,20 +106,20 @@ def test_patches_only_changed_keys(monkeypatch, capsys):
     assert result["secret"]["keys"] == ["other", "postgres-password", "postgres-username"]
 
 
-def test_empty_stored_value_is_regenerated(monkeypatch, capsys):
+def test_empty_stored_value_is_regenerated(run_module):
     existing = {"metadata": {"name": "creds"}, "type": "Opaque",
                 "data": {"postgres-password": "", "postgres-username": b64("dbuser")}}
     api = FakeSecrets([existing])
-    code, result, out = run_module(dict(ARGS, labels={}), monkeypatch, capsys, api)
+    code, result = run_module(generated_secret, dict(ARGS, labels={}), api)
     assert code == 0 and result["changed"] is True
     assert result["generated"] == ["postgres-password"]
     assert list(api.bodies[0]["data"]) == ["postgres-password"]
     assert len(api.values("creds")["postgres-password"]) == 32
 
 
-def test_check_mode_sends_dry_run_and_diff_hides_values(monkeypatch, capsys):
+def test_check_mode_sends_dry_run_and_diff_hides_values(run_module):
     api = FakeSecrets()
-    code, result, out = run_module(ARGS, monkeypatch, capsys, api, check=True, diff=True)
+    code, result = run_module(generated_secret, ARGS, api, check=True, diff=True)
     assert code == 0 and result["changed"] is True
     assert api.requests[-1] == ("POST", PATH, True)
     assert api.objects == {}
@@ -162,50 +127,50 @@ def test_check_mode_sends_dry_run_and_diff_hides_values(monkeypatch, capsys):
     assert result["diff"]["after"]["data"] == {"postgres-password": "<hidden, changed>",
                                                "postgres-username": "<hidden, changed>"}
     generated = base64.b64decode(api.bodies[0]["data"]["postgres-password"]).decode()
-    assert generated not in out and api.bodies[0]["data"]["postgres-password"] not in out
-    assert "dbuser" not in out and b64("dbuser") not in out
+    assert generated not in run_module.out and api.bodies[0]["data"]["postgres-password"] not in run_module.out
+    assert "dbuser" not in run_module.out and b64("dbuser") not in run_module.out
 
 
-def test_check_mode_patch_is_dry_run(monkeypatch, capsys):
+def test_check_mode_patch_is_dry_run(run_module):
     existing = {"metadata": {"name": "creds"}, "type": "Opaque", "data": {"postgres-password": b64("p" * 20)}}
     api = FakeSecrets([existing])
-    code, result, out = run_module(ARGS, monkeypatch, capsys, api, check=True, diff=True)
+    code, result = run_module(generated_secret, ARGS, api, check=True, diff=True)
     assert code == 0 and result["changed"] is True
     assert api.requests[-1] == ("PATCH", PATH + "/creds", True)
     assert api.values("creds") == {"postgres-password": "p" * 20}
     assert result["diff"]["before"]["data"] == {"postgres-password": "<hidden>"}
     assert result["diff"]["after"]["data"] == {"postgres-password": "<hidden>",
                                                "postgres-username": "<hidden, changed>"}
-    assert "p" * 20 not in out
+    assert "p" * 20 not in run_module.out
 
 
-def test_check_mode_in_a_missing_namespace_reports_a_create(monkeypatch, capsys):
+def test_check_mode_in_a_missing_namespace_reports_a_create(run_module):
     api = FakeSecrets(namespaces=())
-    code, result, out = run_module(ARGS, monkeypatch, capsys, api, check=True)
+    code, result = run_module(generated_secret, ARGS, api, check=True)
     assert code == 0 and result["changed"] is True
     assert result["generated"] == ["postgres-password"]
 
 
-def test_missing_namespace_fails_outside_check_mode(monkeypatch, capsys):
+def test_missing_namespace_fails_outside_check_mode(run_module):
     api = FakeSecrets(namespaces=())
-    code, result, out = run_module(ARGS, monkeypatch, capsys, api)
+    code, result = run_module(generated_secret, ARGS, api)
     assert code == 1 and result["failed"]
     assert result["msg"] == 'Secret db/creds: namespaces "db" not found'
 
 
-def test_conflict_on_create_plans_again(monkeypatch, capsys):
+def test_conflict_on_create_plans_again(run_module):
     api = FakeSecrets(conflict_once=True)
-    code, result, out = run_module(dict(ARGS, labels={}), monkeypatch, capsys, api)
+    code, result = run_module(generated_secret, dict(ARGS, labels={}), api)
     assert code == 0, result
     assert [r[0] for r in api.requests] == ["GET", "POST", "GET", "PATCH"]
     assert api.values("creds")["postgres-password"] == "raced-in-password"
     assert result["generated"] == [] and result["changed_keys"] == ["postgres-username"]
 
 
-def test_type_cannot_change(monkeypatch, capsys):
+def test_type_cannot_change(run_module):
     existing = {"metadata": {"name": "creds"}, "type": "kubernetes.io/basic-auth", "data": {}}
     api = FakeSecrets([existing])
-    code, result, out = run_module(ARGS, monkeypatch, capsys, api)
+    code, result = run_module(generated_secret, ARGS, api)
     assert code == 1
     assert "has type kubernetes.io/basic-auth, not Opaque" in result["msg"]
     assert [r[0] for r in api.requests] == ["GET"]
@@ -215,14 +180,14 @@ def test_type_cannot_change(monkeypatch, capsys):
     ({"generate": [{"key": "p", "length": 8}]}, "generate: length of p must be at least 16, got 8"),
     ({"name": ""}, "name must not be empty"),
 ])
-def test_invalid_options(monkeypatch, capsys, args, message):
+def test_invalid_options(run_module, args, message):
     api = FakeSecrets()
-    code, result, out = run_module(dict(ARGS, **args), monkeypatch, capsys, api)
+    code, result = run_module(generated_secret, dict(ARGS, **args), api)
     assert code == 1 and message in result["msg"]
     assert api.requests == []
 
 
-def test_api_error_message_never_carries_a_value(monkeypatch, capsys):
+def test_api_error_message_never_carries_a_value(run_module):
     api = FakeSecrets()
 
     def create(path, body, dry_run=False):
@@ -230,39 +195,36 @@ def test_api_error_message_never_carries_a_value(monkeypatch, capsys):
         raise ApiError("rejected value %s" % value, 422)
 
     api.create = create
-    code, result, out = run_module(ARGS, monkeypatch, capsys, api)
+    code, result = run_module(generated_secret, ARGS, api)
     assert code == 1
     assert result["msg"].startswith("Secret db/creds: rejected value ")
     assert "********" in result["msg"]
 
 
-def test_unreachable_cluster_fails_clearly(monkeypatch, capsys):
-    monkeypatch.setattr(generated_secret, "connect",
-                        lambda module: (None, ("connection refused", 0, "https://127.0.0.1:1")))
-    with patch_module_args(ARGS), pytest.raises(SystemExit):
-        generated_secret.main()
-    result = json.loads(capsys.readouterr().out)
-    assert result["failed"]
+def test_unreachable_cluster_fails_clearly(run_module):
+    code, result = run_module(generated_secret, ARGS,
+                              connect=lambda module: (None, ("connection refused", 0, "https://127.0.0.1:1")))
+    assert code == 1 and result["failed"]
     assert result["msg"] == "Cannot reach the Kubernetes API at https://127.0.0.1:1: connection refused"
 
 
-def test_name_and_namespace_stay_readable_and_invocation_hides_values(monkeypatch, capsys):
+def test_name_and_namespace_stay_readable_and_invocation_hides_values(run_module):
     api = FakeSecrets(namespaces=("sonataflow-infra",))
     args = dict(ARGS, name="sonataflow-psql", namespace="sonataflow-infra",
                 data={"postgres-username": "sonataflow", "token": "given-secret-value"})
-    code, result, out = run_module(args, monkeypatch, capsys, api)
+    code, result = run_module(generated_secret, args, api)
     assert code == 0, result
     assert result["secret"]["name"] == "sonataflow-psql"
     assert result["secret"]["namespace"] == "sonataflow-infra"
     assert result["invocation"]["module_args"]["data"] == {
         "postgres-username": generated_secret.HIDDEN_ARG, "token": generated_secret.HIDDEN_ARG}
-    assert "given-secret-value" not in out
-    assert '"sonataflow"' not in out
+    assert "given-secret-value" not in run_module.out
+    assert '"sonataflow"' not in run_module.out
 
 
-def test_failure_invocation_hides_values(monkeypatch, capsys):
+def test_failure_invocation_hides_values(run_module):
     api = FakeSecrets(namespaces=())
-    code, result, out = run_module(dict(ARGS, data={"token": "given-secret-value"}), monkeypatch, capsys, api)
+    code, result = run_module(generated_secret, dict(ARGS, data={"token": "given-secret-value"}), api)
     assert code == 1
     assert result["invocation"]["module_args"]["data"] == {"token": generated_secret.HIDDEN_ARG}
-    assert "given-secret-value" not in out
+    assert "given-secret-value" not in run_module.out

@@ -1,31 +1,12 @@
 """The olm_operator module against an in-memory API: order of writes, waiting, approvals, failures."""
 
-import contextlib
 import copy
-import json
 
 import pytest
 
-from ansible.module_utils import basic
 from ansible_collections.parodos.orchestrator.plugins.module_utils import olm
-from ansible_collections.parodos.orchestrator.plugins.module_utils.preflight import ApiError
+from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import ApiError
 from ansible_collections.parodos.orchestrator.plugins.modules import olm_operator
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-
-    @contextlib.contextmanager
-    def patch_module_args(args=None):
-        from ansible.module_utils.common.text.converters import to_bytes
-
-        previous = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}))
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = previous
-
 
 NS = "openshift-serverless-logic"
 PKG = "logic-operator-rhel8"
@@ -328,34 +309,21 @@ def test_timeout_names_the_deployment():
 # -- main() -----------------------------------------------------------------------------
 
 
-def run_module(args, monkeypatch, capsys, api, check=False):
-    monkeypatch.setattr(olm_operator, "connect", lambda module: (api, None))
-    with patch_module_args(dict(args, _ansible_check_mode=check)), pytest.raises(SystemExit) as exc:
-        olm_operator.main()
-    return exc.value.code, json.loads(capsys.readouterr().out)
-
-
-@pytest.fixture(autouse=True)
-def no_auth_env(monkeypatch):
-    for name in ("K8S_AUTH_KUBECONFIG", "K8S_AUTH_HOST", "K8S_AUTH_API_KEY", "KUBECONFIG"):
-        monkeypatch.delenv(name, raising=False)
-
-
-def test_main_reports_the_result(monkeypatch, capsys):
-    code, result = run_module(ARGS, monkeypatch, capsys, FakeCluster())
+def test_main_reports_the_result(run_module):
+    code, result = run_module(olm_operator, ARGS, FakeCluster())
     assert code == 0 and result["changed"] is True and result["reused"] is False
     assert result["subscription"] == {"name": PKG, "namespace": NS}
 
 
-def test_main_fails_with_debug(monkeypatch, capsys):
+def test_main_fails_with_debug(run_module):
     api = FakeCluster()
     api.tick = olm_sim(approval_needed=False, succeed=False)
-    code, result = run_module(dict(ARGS, wait=True, wait_sleep=0.01), monkeypatch, capsys, api)
+    code, result = run_module(olm_operator, dict(ARGS, wait=True, wait_sleep=0.01), api)
     assert code == 1 and result["failed"] is True
     assert result["debug"]["csv"]["phase"] == "Failed"
     assert result["created"] and result["ready"] is False
 
 
-def test_main_rejects_empty_options(monkeypatch, capsys):
-    code, result = run_module(dict(ARGS, package=""), monkeypatch, capsys, FakeCluster())
+def test_main_rejects_empty_options(run_module):
+    code, result = run_module(olm_operator, dict(ARGS, package=""), FakeCluster())
     assert code == 1 and result["msg"] == "Invalid options: package must not be empty"

@@ -1,30 +1,8 @@
 """The wait_ready polling loop with a fake API and a fake clock, and main() as Ansible runs it."""
 
-import contextlib
-import json
-
-import pytest
-
-from ansible.module_utils import basic
-from ansible_collections.parodos.orchestrator.plugins.module_utils import readiness as rd
-from ansible_collections.parodos.orchestrator.plugins.module_utils.preflight import ApiError
+from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s, readiness as rd
+from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import ApiError
 from ansible_collections.parodos.orchestrator.plugins.modules import wait_ready
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-
-    @contextlib.contextmanager
-    def patch_module_args(args=None):
-        from ansible.module_utils.common.text.converters import to_bytes
-
-        previous = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}))
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = previous
-
 
 DISCOVERY = {
     "/apis/apps/v1": {"resources": [{"name": "deployments", "kind": "Deployment", "namespaced": True},
@@ -217,80 +195,55 @@ def test_namespaced_kind_without_namespace_stops():
 
 # ------------------------------------------------------------------ main()
 
-def run_module(args, monkeypatch, capsys, check=False, api=None):
-    def fake_connect(module):
-        if api is None:
-            raise AssertionError("the module must not connect")
-        return api, None
-    monkeypatch.setattr(wait_ready, "connect", fake_connect)
-    with patch_module_args(dict(args, _ansible_check_mode=check)), pytest.raises(SystemExit) as exc:
-        wait_ready.main()
-    return exc.value.code, json.loads(capsys.readouterr().out)
-
-
-@pytest.fixture(autouse=True)
-def no_auth_env(monkeypatch):
-    for name in ("K8S_AUTH_KUBECONFIG", "K8S_AUTH_HOST", "K8S_AUTH_API_KEY", "KUBECONFIG"):
-        monkeypatch.delenv(name, raising=False)
-
-
 RESOURCES = [{"api_version": "apps/v1", "kind": "Deployment", "name": "app", "namespace": "ns", "component": "App"},
              {"apiVersion": "operator.knative.dev/v1beta1", "kind": "KnativeServing", "name": "ks",
               "namespace": "knative-serving", "condition": {"type": "Ready", "status": True}}]
 
 
-def test_check_mode_returns_at_once(monkeypatch, capsys):
-    code, result = run_module({"resources": RESOURCES}, monkeypatch, capsys, check=True)
+def test_check_mode_returns_at_once(run_module):
+    code, result = run_module(wait_ready, {"resources": RESOURCES}, check=True)
     assert code == 0 and result["changed"] is False and result["ready"] is False
     assert [(r["component"], r["checks"], r["status"]) for r in result["resources"]] == [
         ("App", 0, "not checked in check mode"), ("KnativeServing ks", 0, "not checked in check mode")]
     assert result["resources"][1]["waited_for"] == "condition Ready=True"
 
 
-def test_invalid_options_fail_before_connecting(monkeypatch, capsys):
+def test_invalid_options_fail_before_connecting(run_module):
     args = {"resources": [{"api_version": "v1", "kind": "ConfigMap", "name": "c", "namespace": "n"}], "sleep": 0}
-    code, result = run_module(args, monkeypatch, capsys)
+    code, result = run_module(wait_ready, args)
     assert code == 1
     assert result["msg"] == ("Invalid options: resources[0] (ConfigMap c): kind ConfigMap has no default readiness "
                              "check: set condition.type; sleep must be greater than 0")
 
 
-def test_main_waits_and_reports(monkeypatch, capsys):
+def test_main_waits_and_reports(run_module):
     clock = Clock()
     api = FakeApi(clock, {DEP_PATH + "app": ready_deployment(0)})
-    code, result = run_module({"resources": RESOURCES[:1]}, monkeypatch, capsys, api=api)
+    code, result = run_module(wait_ready, {"resources": RESOURCES[:1]}, api=api)
     assert code == 0, result
     assert result["changed"] is False and result["ready"] is True
     assert result["resources"][0]["ready"] is True and result["resources"][0]["checks"] == 1
 
 
-def test_main_fails_on_timeout(monkeypatch, capsys):
+def test_main_fails_on_timeout(run_module):
     clock = Clock()
     api = FakeApi(clock, {})
-    code, result = run_module({"resources": RESOURCES[:1], "timeout": 0}, monkeypatch, capsys, api=api)
+    code, result = run_module(wait_ready, {"resources": RESOURCES[:1], "timeout": 0}, api=api)
     assert code == 1 and result["ready"] is False and result["changed"] is False
     assert result["msg"].startswith("Timed out after 0s: 1 of 1 resource(s) not ready:\n- App: Deployment ns/app")
     assert result["resources"][0]["status"] == "not found"
 
 
-def test_connect_retries_transient_failures():
+def test_connect_retries_transient_failures(monkeypatch):
     clock = Clock()
     answers = iter([(None, ("boom", 503, "h")), (None, ("reset", 0, "h")), ("api", None)])
-    original = wait_ready.connect
-    wait_ready.connect = lambda module: next(answers)
-    try:
-        api, failure = wait_ready.connect_with_retries(None, 60, 2, clock=clock, pause=clock.pause)
-    finally:
-        wait_ready.connect = original
+    monkeypatch.setattr(k8s, "connect", lambda module: next(answers))
+    api, failure = wait_ready.connect_with_retries(None, 60, 2, clock=clock, pause=clock.pause)
     assert api == "api" and clock.pauses == [2, 2]
 
 
-def test_connect_gives_up_on_other_failures():
+def test_connect_gives_up_on_other_failures(monkeypatch):
     clock = Clock()
-    original = wait_ready.connect
-    wait_ready.connect = lambda module: (None, ("Unauthorized", 401, "h"))
-    try:
-        api, failure = wait_ready.connect_with_retries(None, 60, 2, clock=clock, pause=clock.pause)
-    finally:
-        wait_ready.connect = original
+    monkeypatch.setattr(k8s, "connect", lambda module: (None, ("Unauthorized", 401, "h")))
+    api, failure = wait_ready.connect_with_retries(None, 60, 2, clock=clock, pause=clock.pause)
     assert api is None and failure[1] == 401 and clock.pauses == []

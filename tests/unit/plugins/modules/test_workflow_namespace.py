@@ -1,31 +1,12 @@
 """The workflow_namespace module against an in-memory API, and main() as Ansible runs it."""
 
-import contextlib
 import copy
-import json
 
 import pytest
 
-from ansible.module_utils import basic
 from ansible_collections.parodos.orchestrator.plugins.module_utils import workflow_namespace as wn
-from ansible_collections.parodos.orchestrator.plugins.module_utils.preflight import ApiError
+from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import ApiError
 from ansible_collections.parodos.orchestrator.plugins.modules import workflow_namespace
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-
-    @contextlib.contextmanager
-    def patch_module_args(args=None):
-        from ansible.module_utils.common.text.converters import to_bytes
-
-        previous = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}))
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = previous
-
 
 NS = "/api/v1/namespaces"
 NP = "/apis/networking.k8s.io/v1/namespaces/wf/networkpolicies"
@@ -162,33 +143,15 @@ def test_missing_namespace_without_create_and_terminating_namespace_fail():
 
 # ------------------------------------------------------------------ main()
 
-@pytest.fixture(autouse=True)
-def no_auth_env(monkeypatch):
-    for name in ("K8S_AUTH_KUBECONFIG", "K8S_AUTH_HOST", "K8S_AUTH_API_KEY", "KUBECONFIG"):
-        monkeypatch.delenv(name, raising=False)
-
-
-def run_module(args, monkeypatch, capsys, api=None, check=False, diff=False):
-    def fake_connect(module):
-        if api is None:
-            raise AssertionError("the module must not connect")
-        return api, None
-    monkeypatch.setattr(workflow_namespace, "connect", fake_connect)
-    with patch_module_args(dict(args, _ansible_check_mode=check, _ansible_diff=diff)), \
-            pytest.raises(SystemExit) as exc:
-        workflow_namespace.main()
-    return exc.value.code, json.loads(capsys.readouterr().out)
-
-
-def test_empty_rhdh_namespace_fails_before_connecting(monkeypatch, capsys):
-    code, result = run_module({"name": "wf", "rhdh_namespace": ""}, monkeypatch, capsys)
+def test_empty_rhdh_namespace_fails_before_connecting(run_module):
+    code, result = run_module(workflow_namespace, {"name": "wf", "rhdh_namespace": ""})
     assert code == 1 and result["changed"] is False
     assert result["msg"].startswith("Workflow namespace wf: no RHDH namespace known: set rhdh_namespace")
 
 
-def test_main_result_and_diff(monkeypatch, capsys):
+def test_main_result_and_diff(run_module):
     api = FakeApi()
-    code, result = run_module({"name": "wf", "rhdh_namespace": "rhdh"}, monkeypatch, capsys, api=api, diff=True)
+    code, result = run_module(workflow_namespace, {"name": "wf", "rhdh_namespace": "rhdh"}, api=api, diff=True)
     assert code == 0, result
     assert result["changed"] is True and result["namespace"] == "wf"
     assert result["policies"] == ["allow-rhdh-to-sonataflow-and-workflows", "allow-intra-namespace"]
@@ -197,10 +160,10 @@ def test_main_result_and_diff(monkeypatch, capsys):
                                                               **wn.OWNERSHIP_LABELS}
 
 
-def test_main_reports_api_errors(monkeypatch, capsys):
+def test_main_reports_api_errors(run_module):
     class Forbidden(FakeApi):
         def create(self, path, body, dry_run=False):
             raise ApiError('namespaces is forbidden: User "dev" cannot create resource', 403)
-    code, result = run_module({"name": "wf", "rhdh_namespace": "rhdh"}, monkeypatch, capsys, api=Forbidden())
+    code, result = run_module(workflow_namespace, {"name": "wf", "rhdh_namespace": "rhdh"}, api=Forbidden())
     assert code == 1
     assert result["msg"] == 'Workflow namespace wf: namespaces is forbidden: User "dev" cannot create resource'

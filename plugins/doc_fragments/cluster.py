@@ -1,0 +1,41 @@
+# -*- coding: utf-8 -*-
+# Copyright: parodos.orchestrator contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    """Documentation shared by the modules that talk to the cluster."""
+
+    # For the modules that take the kubernetes.core auth options. List it
+    # before ansible.builtin.action_common_attributes: when fragments are
+    # merged, values already in the documentation win, so listed after it the
+    # generic attribute values (support: N/A) would win over these.
+    DOCUMENTATION = r"""
+options: {}
+attributes:
+  platform:
+    platforms: all
+  action_group:
+    support: full
+    membership:
+      - parodos.orchestrator.k8s
+requirements:
+  - python >= 3.9
+  - kubernetes >= 24.2.0
+notes:
+  - Authentication options default to the C(K8S_AUTH_*) environment variables
+    and the kubeconfig, as in the kubernetes.core modules; set them once for the
+    whole play with C(module_defaults) and the C(group/parodos.orchestrator.k8s)
+    action group.
+"""
+
+    # Modules that write to the cluster.
+    WRITES = r"""
+options: {}
+notes:
+  - Writes use the field manager C(parodos.orchestrator).
+"""

@@ -1,0 +1,134 @@
+"""The API helpers shared by the modules: paths, read, requests and connecting."""
+
+import json
+
+import pytest
+
+from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
+from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import ApiError
+
+
+def test_paths():
+    assert k8s.group_version_path("v1") == "/api/v1"
+    assert k8s.group_version_path("apps/v1") == "/apis/apps/v1"
+    assert k8s.api_path("v1", "namespaces") == "/api/v1/namespaces"
+    assert k8s.api_path("v1", "namespaces", name="ns") == "/api/v1/namespaces/ns"
+    assert k8s.api_path("v1", "secrets", "db") == "/api/v1/namespaces/db/secrets"
+    assert k8s.api_path("apps/v1", "deployments", "ns", "app") == "/apis/apps/v1/namespaces/ns/deployments/app"
+    assert k8s.api_path("sonataflow.org/v1alpha08", "sonataflowclusterplatforms", name="cp") == \
+        "/apis/sonataflow.org/v1alpha08/sonataflowclusterplatforms/cp"
+
+
+class Routes:
+    def __init__(self, routes):
+        self.routes = routes
+        self.calls = []
+
+    def get(self, path, query=None):
+        self.calls.append((path, query))
+        answer = self.routes[path]
+        if isinstance(answer, ApiError):
+            raise answer
+        return answer
+
+
+def test_read_gives_none_for_404_only():
+    api = Routes({"/a": {"x": 1}, "/gone": ApiError("not found", 404), "/no": ApiError("forbidden", 403)})
+    assert k8s.read(api, "/a") == {"x": 1}
+    assert k8s.read(api, "/gone") is None
+    with pytest.raises(ApiError) as exc:
+        k8s.read(api, "/no")
+    assert exc.value.status == 403
+    k8s.read(api, "/a", {"labelSelector": "a=b"})
+    assert api.calls[-1] == ("/a", {"labelSelector": "a=b"})
+
+
+class Response:
+    def __init__(self, data):
+        self.data = data
+
+
+class Client:
+    """Records the keyword arguments of each request; fails with ``error`` when set."""
+
+    def __init__(self, error=None):
+        self.error = error
+        self.requests = []
+
+    def request(self, method, path, body=None, **params):
+        self.requests.append((method, path, body, params))
+        if self.error:
+            raise self.error
+        return Response(json.dumps({"method": method}).encode())
+
+
+class ClientError(Exception):
+    def __init__(self, status, message):
+        super().__init__("(%d) Reason: %s" % (status, message))
+        self.status = status
+        self.body = json.dumps({"message": message})
+
+
+def make_api(client):
+    class K8sClient:
+        configuration = type("Configuration", (), {"host": "https://api.example.test:6443"})
+
+    wrapper = K8sClient()
+    wrapper.client = client
+    return k8s.Api(wrapper)
+
+
+def test_requests_send_queries_and_content_types():
+    client = Client()
+    api = make_api(client)
+    assert api.get("/x") == {"method": "GET"}
+    api.get("/x", {"labelSelector": "a=b"})
+    api.post("/y", {"b": 1})
+    api.create("/z", {"c": 1}, dry_run=True)
+    api.merge_patch("/z/n", {"d": 1})
+    assert [r[3] for r in client.requests] == [
+        {"serialize": False},
+        {"serialize": False, "query_params": [("labelSelector", "a=b")]},
+        {"serialize": False},
+        {"serialize": False, "query_params": [("fieldManager", "parodos.orchestrator"), ("dryRun", "All")],
+         "content_type": "application/json"},
+        {"serialize": False, "query_params": [("fieldManager", "parodos.orchestrator")],
+         "content_type": "application/merge-patch+json"},
+    ]
+    assert api.host == "https://api.example.test:6443"
+
+
+@pytest.mark.parametrize("call", [lambda api: api.get("/x"), lambda api: api.merge_patch("/x", {})])
+def test_client_failures_become_api_errors(call):
+    api = make_api(Client(ClientError(409, 'secrets "s" already exists')))
+    with pytest.raises(ApiError) as exc:
+        call(api)
+    assert exc.value.status == 409 and str(exc.value) == 'secrets "s" already exists'
+
+
+class Module:
+    def __init__(self):
+        self.failed = None
+
+    def fail_json(self, **result):
+        self.failed = result
+        raise SystemExit(1)
+
+
+def test_connect_or_fail(monkeypatch):
+    monkeypatch.setattr(k8s, "connect", lambda module: ("api", None))
+    assert k8s.connect_or_fail(Module()) == "api"
+    monkeypatch.setattr(k8s, "connect", lambda module: (None, ("connection refused", 0, "https://h:6443")))
+    module = Module()
+    with pytest.raises(SystemExit):
+        k8s.connect_or_fail(module, changed=False)
+    assert module.failed == {"msg": "Cannot reach the Kubernetes API at https://h:6443: connection refused",
+                             "changed": False}
+
+
+def test_auth_argument_spec_is_a_copy_with_the_options():
+    spec = k8s.auth_argument_spec(name=dict(type="str"))
+    assert spec["name"] == {"type": "str"} and "kubeconfig" in spec
+    spec["kubeconfig"]["type"] = "changed"
+    assert k8s.auth_argument_spec()["kubeconfig"]["type"] != "changed"
+    assert "name" not in k8s.auth_argument_spec()
