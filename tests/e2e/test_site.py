@@ -1,0 +1,144 @@
+"""playbooks/site.yml against the local test cluster: converge, no-change rerun, a failing component, check mode.
+
+Each case starts its own cluster and asserts on the cluster's objects and
+status, the run's output and the request log.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tests.helpers import REPO_ROOT, play_recap, run_playbook
+
+SITE = REPO_ROOT / "playbooks" / "site.yml"
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# The test cluster is quick: look at what is waited for more often than the defaults.
+FAST = {"__serverless_poll_delay": 0.2, "__serverless_logic_poll_delay": 0.2, "__postgresql_poll_delay": 1}
+OURS = {"app.kubernetes.io/managed-by": "parodos.orchestrator", "app.kubernetes.io/part-of": "orchestrator"}
+OLM = "operators.coreos.com/v1alpha1"
+KNATIVE = "operator.knative.dev/v1beta1"
+SONATAFLOW = "sonataflow.org/v1alpha08"
+WORKFLOW_NS = "sonataflow-infra"
+
+
+def run_site(cluster, extra_vars=None, *, check=False):
+    proc = run_playbook(cluster, SITE, {**FAST, **(extra_vars or {})}, check=check, timeout=400)
+    return proc.returncode, proc.stdout + proc.stderr, play_recap(proc.stdout)
+
+
+def writes(cluster, *, dry_run=False):
+    """(method, path) of the requests that could change the cluster (dry-run ones only when asked).
+
+    SelfSubjectAccessReviews (the preflight's permission checks) are answered without storing anything.
+    """
+    return [(e.method, e.path) for e in cluster.requests.entries
+            if e.method in WRITE_METHODS and ("dryRun=All" in e.query) == dry_run
+            and not e.path.endswith("/selfsubjectaccessreviews")]
+
+
+def condition(obj, ctype):
+    return next((c for c in (obj.get("status") or {}).get("conditions") or [] if c["type"] == ctype), {})
+
+
+def is_ours(obj):
+    labels = obj["metadata"].get("labels") or {}
+    return all(labels.get(k) == v for k, v in OURS.items())
+
+
+def assert_installed(store):
+    """Every component is there, ours, with the expected spec, and ready."""
+    for ns, sub_name, package, channel, starting_csv in (
+            ("openshift-serverless", "serverless-operator", "serverless-operator", "stable", None),
+            ("openshift-serverless-logic", "logic-operator-rhel8", "logic-operator-rhel8", "alpha",
+             "logic-operator-rhel8.v1.34.0")):
+        sub = store.get(OLM, "Subscription", sub_name, ns)
+        assert is_ours(sub)
+        assert (sub["spec"]["name"], sub["spec"]["channel"], sub["spec"]["source"]) == (
+            package, channel, "redhat-operators")
+        assert sub["spec"].get("startingCSV") == starting_csv
+        csv = store.get(OLM, "ClusterServiceVersion", sub["status"]["installedCSV"], ns)
+        assert csv["status"]["phase"] == "Succeeded"
+        assert [og["metadata"]["name"] for og in store.list("operators.coreos.com/v1", "OperatorGroup", ns)] == [
+            "serverless-operator-group" if ns == "openshift-serverless" else "openshift-serverless-logic"]
+    for kind, name in (("KnativeServing", "knative-serving"), ("KnativeEventing", "knative-eventing")):
+        assert is_ours(store.get("v1", "Namespace", name))
+        cr = store.get(KNATIVE, kind, name, name)
+        assert is_ours(cr)
+        assert condition(cr, "Ready")["status"] == "True"
+    platform = store.get(SONATAFLOW, "SonataFlowPlatform", "sonataflow-platform", WORKFLOW_NS)
+    assert is_ours(platform)
+    assert platform["spec"]["build"]["template"]["resources"] == {
+        "requests": {"memory": "64Mi", "cpu": "250m"}, "limits": {"memory": "1Gi", "cpu": "500m"}}
+    for service in ("dataIndex", "jobService"):
+        spec = platform["spec"]["services"][service]
+        assert spec["enabled"] is True
+        assert spec["persistence"]["postgresql"] == {
+            "secretRef": {"name": "sonataflow-psql-postgresql", "userKey": "postgres-username",
+                          "passwordKey": "postgres-password"},
+            "serviceRef": {"name": "sonataflow-psql-postgresql", "namespace": WORKFLOW_NS, "port": 5432,
+                           "databaseName": "sonataflow"}}
+    assert condition(platform, "Succeed")["status"] == "True"
+    cluster_platform = store.get(SONATAFLOW, "SonataFlowClusterPlatform", "cluster-platform", None)
+    assert cluster_platform["spec"]["platformRef"] == {"name": "sonataflow-platform", "namespace": WORKFLOW_NS}
+    assert condition(cluster_platform, "Succeed")["status"] == "True"
+    for name in ("sonataflow-platform-data-index-service", "sonataflow-platform-jobs-service"):
+        deployment = store.get("apps/v1", "Deployment", name, WORKFLOW_NS)
+        assert condition(deployment, "Available")["status"] == "True"
+    sts = store.get("apps/v1", "StatefulSet", "sonataflow-psql-postgresql", WORKFLOW_NS)
+    assert sts["status"]["readyReplicas"] == 1
+    namespace = store.get("v1", "Namespace", WORKFLOW_NS)
+    assert namespace["metadata"]["labels"]["rhdh.redhat.com/workflow-namespace"] == ""
+    policies = {p["metadata"]["name"] for p in store.list("networking.k8s.io/v1", "NetworkPolicy", WORKFLOW_NS)}
+    assert policies == {"allow-rhdh-to-sonataflow-and-workflows", "allow-intra-namespace"}
+
+
+def test_site_converges_then_changes_nothing(cluster):
+    rc, out, recap = run_site(cluster)
+    assert rc == 0, out[-6000:]
+    assert recap["failed"] == 0 and recap["changed"] > 0
+    assert_installed(cluster.store)
+
+    cluster.requests.reset()
+    rc, out, recap = run_site(cluster)
+    assert rc == 0, out[-6000:]
+    assert recap["changed"] == 0, out[-6000:]
+    # The roles of this play write nothing on a no-change run (the reference
+    # PostgreSQL's own StatefulSet/Service patches aside).
+    paths = [path for method, path in writes(cluster)
+             if not re.search(r"/(statefulsets|services)/sonataflow-psql-postgresql$", path)]
+    assert paths == []
+    assert_installed(cluster.store)
+
+
+def test_site_names_the_component_that_never_gets_ready(cluster_factory):
+    cluster = cluster_factory(never_ready={"KnativeServing"})
+    rc, out, recap = run_site(cluster, {"serverless_knative_timeout": 3})
+    assert rc != 0
+    assert recap["failed"] == 1
+    flat = " ".join(out.replace("\\n", "\n").split())
+    assert "Knative Serving: KnativeServing knative-serving/knative-serving" in flat
+    assert "condition Ready=True" in flat
+    assert "Waiting on deployments: activator, autoscaler" in flat
+    # Knative Eventing was ready: only Knative Serving is reported.
+    assert "1 of 2 resource(s) not ready" in flat
+    # Both custom resources were applied before waiting on either.
+    assert condition(cluster.store.get(KNATIVE, "KnativeEventing", "knative-eventing", "knative-eventing"),
+                     "Ready")["status"] == "True"
+
+
+def test_site_check_mode_on_an_empty_cluster_writes_nothing(cluster):
+    rc, out, recap = run_site(cluster, check=True)
+    assert rc == 0, out[-6000:]
+    assert writes(cluster) == []
+    assert writes(cluster, dry_run=True)
+    store = cluster.store
+    assert store.list(OLM, "Subscription") == []
+    assert store.try_get("v1", "Namespace", "openshift-serverless") is None
+    assert store.try_get("v1", "Namespace", WORKFLOW_NS) is None
+    for ref in ("Subscription/openshift-serverless/serverless-operator",
+                "Subscription/openshift-serverless-logic/logic-operator-rhel8",
+                "Namespace/knative-serving", "KnativeServing/knative-serving/knative-serving",
+                "KnativeEventing/knative-eventing/knative-eventing",
+                "SonataFlowPlatform/sonataflow-infra/sonataflow-platform",
+                "SonataFlowClusterPlatform/cluster-platform"):
+        assert ref in out, ref
