@@ -43,7 +43,7 @@ def olm_path(kind_plural, namespace=None, name=None):
     return api_path(version, kind_plural, namespace, name)
 
 
-def deployment_path(namespace, name):
+def deployment_path(namespace, name=None):
     return api_path("apps/v1", "deployments", namespace, name)
 
 
@@ -155,6 +155,13 @@ def choose_subscription(subscriptions, params):
     return "create", None
 
 
+def needs_write(action, subscription, params):
+    """Whether the Subscription must be created or patched (so the catalog and namespace must be checked)."""
+    if action == "reuse":
+        return False
+    return action == "create" or subscription_patch(subscription, params) is not None
+
+
 def build_namespace(name, labels):
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": dict(labels)}}
 
@@ -260,6 +267,22 @@ def target_csv(subscription):
     if spec.get("installPlanApproval") == "Manual":
         return status.get("installedCSV") or spec.get("startingCSV") or status.get("currentCSV") or ""
     return status.get("currentCSV") or ""
+
+
+def needs_install_plans(subscription):
+    """InstallPlans matter (approval, messages) only with Manual approval."""
+    return ((subscription or {}).get("spec") or {}).get("installPlanApproval") == "Manual"
+
+
+def pick_deployments(items, names):
+    """name -> Deployment (None when absent) for ``names``, from a list of Deployments."""
+    by_name = {((d.get("metadata") or {}).get("name")): d for d in items or []}
+    return {name: by_name.get(name) for name in names}
+
+
+def csv_operator_group(csv):
+    """The OperatorGroup OLM recorded on the CSV (annotation olm.operatorGroup); "" when unknown."""
+    return (((csv or {}).get("metadata") or {}).get("annotations") or {}).get("olm.operatorGroup") or ""
 
 
 def csv_deployments(csv):

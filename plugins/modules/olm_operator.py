@@ -16,6 +16,8 @@ author:
 description:
   - Subscribes to an operator package from a catalog and, when asked, waits
     until the operator runs.
+  - Reads the Subscriptions of the cluster first; when the Subscription to
+    use already exists as wanted, nothing else is read before waiting.
   - Before writing anything, reads the package's C(PackageManifest) and fails
     when the package is unknown, comes from another catalog, has no such
     channel (the message lists the channels) or the channel has no
@@ -173,7 +175,10 @@ created:
   elements: str
   sample: [Namespace/openshift-serverless, OperatorGroup/openshift-serverless/serverless-operator-group]
 operator_group:
-  description: Name of the OperatorGroup of the namespace, created or reused; empty when the namespace is not ours to fill.
+  description:
+    - Name of the OperatorGroup of the namespace, created or reused; empty when the namespace is not ours to fill.
+    - When our Subscription already was as wanted, the OperatorGroup recorded on the ClusterServiceVersion
+      (only with O(wait)).
   returned: always
   type: str
   sample: serverless-operator-group
@@ -261,6 +266,7 @@ class Installer:
                                                             namespace=params["namespace"]),
                            reused=False, created=[], operator_group="", csv=dict(name="", phase=""),
                            approved_install_plans=[], ready=False)
+        self.last_csv = None
 
     # -- reads ---------------------------------------------------------------
     def read(self, path, missing_ok=True):
@@ -291,25 +297,37 @@ class Installer:
     # -- steps ---------------------------------------------------------------
     def run(self):
         params = self.params
+        subs = (self.read(olm.olm_path("subscriptions"), missing_ok=False) or {}).get("items") or []
+        try:
+            action, sub = olm.choose_subscription(subs, params)
+            conflict = None
+        except ValueError as exc:
+            action, sub, conflict = "create", None, exc
+        if conflict is not None or olm.needs_write(action, sub, params):
+            # the catalog is checked before any write, and before a name conflict is reported
+            self.check_package()
+            if conflict is not None:
+                raise Failure("%s: %s" % (params["component"], conflict))
+        if action == "reuse":
+            meta = sub["metadata"]
+            self.result.update(reused=True, subscription=dict(name=meta["name"], namespace=meta["namespace"]))
+        elif olm.needs_write(action, sub, params):
+            self.ensure_namespace()
+            self.ensure_operator_group()
+            self.ensure_subscription(sub)
+            sub = None  # written: read it afresh while waiting
+        if params["wait"] and not self.check_mode:
+            self.wait(action != "reuse", sub)
+            if not self.result["operator_group"] and action == "manage":
+                self.result["operator_group"] = olm.csv_operator_group(self.last_csv)
+        return self.result
+
+    def check_package(self):
+        params = self.params
         manifest = self.read(olm.package_manifest_path(params["source_namespace"], params["package"]))
         problem = olm.package_problem(manifest, params)
         if problem:
             raise Failure("%s: %s" % (params["component"], problem))
-        subs = (self.read(olm.olm_path("subscriptions"), missing_ok=False) or {}).get("items") or []
-        try:
-            action, sub = olm.choose_subscription(subs, params)
-        except ValueError as exc:
-            raise Failure("%s: %s" % (params["component"], exc)) from None
-        if action == "reuse":
-            meta = sub["metadata"]
-            self.result.update(reused=True, subscription=dict(name=meta["name"], namespace=meta["namespace"]))
-        else:
-            self.ensure_namespace()
-            self.ensure_operator_group()
-            self.ensure_subscription(sub)
-        if params["wait"] and not self.check_mode:
-            self.wait(action != "reuse")
-        return self.result
 
     def ensure_namespace(self):
         name = self.params["namespace"]
@@ -340,17 +358,22 @@ class Installer:
             self.result["changed"] = True
 
     # -- waiting -------------------------------------------------------------
-    def observe(self, obs, approve):
-        """Refresh ``obs`` (in place) from the cluster; approve plans when ``approve``."""
+    def observe(self, obs, approve, sub=None):
+        """Refresh ``obs`` (in place) from the cluster; approve plans when ``approve``.
+
+        ``sub``: the Subscription as just read, used instead of reading it again.
+        """
         ns = self.result["subscription"]["namespace"]
         name = self.result["subscription"]["name"]
-        sub = k8s.read(self.api, olm.olm_path("subscriptions", ns, name))
+        if sub is None:
+            sub = k8s.read(self.api, olm.olm_path("subscriptions", ns, name))
         if sub is None:
             raise Failure("%s: Subscription %s/%s disappeared while waiting" % (self.params["component"], ns, name),
                           olm.debug(obs))
         obs["subscription"] = sub
-        items = (k8s.read(self.api, olm.olm_path("installplans", ns)) or {}).get("items") or []
-        obs["plans"] = olm.related_install_plans(items, sub)
+        obs["plans"] = []
+        if olm.needs_install_plans(sub):
+            self.read_plans(obs)
         if approve:
             for plan_name in olm.plans_to_approve(sub, obs["plans"]):
                 self.api.merge_patch(olm.olm_path("installplans", ns, plan_name), {"spec": {"approved": True}})
@@ -364,11 +387,29 @@ class Installer:
         obs["deployments"] = {}
         if obs["csv_name"]:
             obs["csv"] = k8s.read(self.api, olm.olm_path("clusterserviceversions", ns, obs["csv_name"]))
-        for dep_name in olm.csv_deployments(obs["csv"]):
-            obs["deployments"][dep_name] = k8s.read(self.api, olm.deployment_path(ns, dep_name))
+            self.last_csv = obs["csv"]
+        names = olm.csv_deployments(obs["csv"])
+        if names:
+            items = (k8s.read(self.api, olm.deployment_path(ns)) or {}).get("items") or []
+            obs["deployments"] = olm.pick_deployments(items, names)
         obs["error"] = ""
 
-    def wait(self, approve):
+    def read_plans(self, obs):
+        """The Subscription's InstallPlans into ``obs["plans"]``."""
+        ns = self.result["subscription"]["namespace"]
+        items = (k8s.read(self.api, olm.olm_path("installplans", ns)) or {}).get("items") or []
+        obs["plans"] = olm.related_install_plans(items, obs["subscription"])
+
+    def fail(self, message_args, obs):
+        """Failure of the wait; InstallPlans not read while polling are read once for the report."""
+        if not olm.needs_install_plans(obs["subscription"]):
+            try:
+                self.read_plans(obs)
+            except k8s.ApiError:
+                pass  # the report goes without them
+        return Failure(olm.failure_message(*message_args), olm.debug(obs))
+
+    def wait(self, approve, sub=None):
         component = self.params["component"]
         timeout = self.params["wait_timeout"]
         deadline = self.clock() + timeout
@@ -376,7 +417,7 @@ class Installer:
                    csv=None, deployments={}, error="")
         while True:
             try:
-                self.observe(obs, approve)
+                self.observe(obs, approve, sub)
             except k8s.ApiError as exc:
                 if not olm.is_transient(exc.status):
                     raise Failure("%s: reading the cluster failed: %s" % (component, exc), olm.debug(obs)) from None
@@ -389,10 +430,11 @@ class Installer:
                     self.result["ready"] = True
                     return
                 if state == "failed":
-                    raise Failure(olm.failure_message(component, obs), olm.debug(obs))
+                    raise self.fail((component, obs), obs)
+            sub = None  # only the first look uses the Subscription read before
             remaining = deadline - self.clock()
             if remaining <= 0:
-                raise Failure(olm.failure_message(component, obs, timeout), olm.debug(obs))
+                raise self.fail((component, obs, timeout), obs)
             self.sleep(min(self.params["wait_sleep"], remaining))
 
 

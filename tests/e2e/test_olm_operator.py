@@ -102,6 +102,20 @@ def test_install_then_nothing_to_do(cluster_factory, tmp_path):
     assert writes(cluster) == [] and writes(cluster, dry_run=True) == []
 
 
+def test_no_change_run_reads_little(cluster_factory, tmp_path):
+    cluster = cluster_factory(**FAST)
+    assert run(cluster, tmp_path, wait=True, wait_timeout=60, **SERVERLESS)["ready"] is True
+    cluster.requests.reset()
+    again = run(cluster, tmp_path, wait=True, wait_timeout=60, **SERVERLESS)
+    assert again["changed"] is False and again["ready"] is True
+    assert again["operator_group"] == "serverless-operator-group"
+    seen = [(e.method, e.path) for e in cluster.requests.entries]
+    ns = "/apis/operators.coreos.com/v1alpha1/namespaces/openshift-serverless"
+    assert seen == [("GET", "/apis/operators.coreos.com/v1alpha1/subscriptions"),
+                    ("GET", ns + "/clusterserviceversions/serverless-operator.v1.34.1"),
+                    ("GET", "/apis/apps/v1/namespaces/openshift-serverless/deployments")], seen
+
+
 def test_changed_spec_of_our_subscription_is_patched(cluster_factory, tmp_path):
     cluster = cluster_factory(**FAST)
     assert run(cluster, tmp_path, **SERVERLESS)["changed"] is True

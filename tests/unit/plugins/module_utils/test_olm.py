@@ -132,6 +132,25 @@ def test_subscription_patch():
         "spec": {"channel": "stable", "installPlanApproval": "Manual", "startingCSV": None}}
 
 
+def test_needs_write_only_when_creating_or_patching():
+    ours = olm.build_subscription(params(), OURS)
+    assert olm.needs_write("create", None, params()) is True
+    assert olm.needs_write("manage", ours, params()) is False
+    assert olm.needs_write("manage", ours, params(channel="stable")) is True
+    assert olm.needs_write("manage", ours, params(starting_csv="logic-operator-rhel8.v1.34.0")) is True
+    # a reused Subscription is never written, whatever its spec
+    assert olm.needs_write("reuse", sub(spec={"channel": "stable"}), params()) is False
+
+
+def test_install_plans_and_deployments_from_lists():
+    assert olm.needs_install_plans(sub(spec={"installPlanApproval": "Manual"})) is True
+    assert olm.needs_install_plans(sub(spec={"installPlanApproval": "Automatic"})) is False
+    items = [{"metadata": {"name": "a"}, "spec": {"replicas": 1}}, {"metadata": {"name": "other"}}]
+    assert olm.pick_deployments(items, ["a", "b"]) == {"a": items[0], "b": None}
+    csv = {"metadata": {"annotations": {"olm.operatorGroup": "og"}}}
+    assert olm.csv_operator_group(csv) == "og" and olm.csv_operator_group(None) == ""
+
+
 # -- approvals -----------------------------------------------------------------------
 
 

@@ -69,7 +69,7 @@ class FakeCluster:
         children = [copy.deepcopy(obj) for p, obj in sorted(self.objects.items())
                     if p.startswith(path + "/") and p.count("/") == path.count("/") + 1
                     or (path == olm.olm_path("subscriptions") and "/subscriptions/" in p)]
-        if path.rsplit("/", 1)[-1] in ("subscriptions", "operatorgroups", "installplans"):
+        if path.rsplit("/", 1)[-1] in ("subscriptions", "operatorgroups", "installplans", "deployments"):
             return {"items": children}
         raise ApiError("not found", 404)
 
@@ -158,8 +158,8 @@ def test_creates_namespace_operator_group_subscription_in_order():
         ("POST", olm.olm_path("subscriptions", NS))]
     assert api.objects[SUB_PATH]["metadata"]["labels"] == {**olm.OWNERSHIP_LABELS, "team": "a"}
     assert result["changed"] is True and result["ready"] is False
-    # the first read is the catalog, before any write
-    assert api.requests[0] == ("GET", PM_PATH, False)
+    # the Subscriptions first, then the catalog, before any write
+    assert api.requests[:2] == [("GET", olm.olm_path("subscriptions"), False), ("GET", PM_PATH, False)]
 
 
 def test_check_mode_sends_dry_runs_and_tolerates_the_missing_namespace():
@@ -207,6 +207,60 @@ def test_someone_elses_subscription_is_reused_and_waited_for_without_approving()
     result = installer(api, wait=True).run()
     assert result["reused"] is True and result["changed"] is False and result["ready"] is True
     assert result["subscription"] == {"name": "logic", "namespace": "team"}
+    assert api.writes() == []
+
+
+def installed(**changes):
+    """A cluster where our Subscription (with ``changes``) is installed at v1.34.0 and its operator runs."""
+    sub = olm.build_subscription(params(**changes), olm.OWNERSHIP_LABELS)
+    sub["metadata"]["uid"] = "s"
+    sub["status"] = {"currentCSV": V134, "installedCSV": V134, "installPlanRef": {"name": "install-a"}}
+    plan = {"metadata": {"name": "install-a", "ownerReferences": [{"kind": "Subscription", "uid": "s"}]},
+            "spec": {"clusterServiceVersionNames": [V134], "approved": True}, "status": {"phase": "Complete"}}
+    api = FakeCluster({olm.namespace_path(NS): {"metadata": {"name": NS}},
+                       olm.olm_path("operatorgroups", NS, NS): {"metadata": {"name": NS}},
+                       SUB_PATH: sub, olm.olm_path("installplans", NS, "install-a"): plan,
+                       olm.olm_path("clusterserviceversions", NS, V134): csv_object(V134, "Succeeded"),
+                       olm.deployment_path(NS, "op"): deployment(True),
+                       olm.deployment_path(NS, "unrelated"): {**deployment(False), "metadata": {"name": "unrelated"}}})
+    api.objects.pop(PM_PATH)  # the catalog is not needed when nothing is written
+    return api
+
+
+def test_nothing_to_write_reads_only_the_subscriptions_before_waiting():
+    api = installed()
+    result = installer(api, wait=True).run()
+    assert result["changed"] is False and result["ready"] is True and result["created"] == []
+    assert result["csv"] == {"name": V134, "phase": "Succeeded"}
+    # no PackageManifest, Namespace, OperatorGroup, Subscription or InstallPlan reads; one Deployment list
+    assert api.requests == [("GET", olm.olm_path("subscriptions"), False),
+                            ("GET", olm.olm_path("clusterserviceversions", NS, V134), False),
+                            ("GET", olm.deployment_path(NS), False)]
+
+
+def test_nothing_to_write_with_manual_approval_reads_the_install_plans():
+    api = installed(approval="Manual", starting_csv=V134)
+    result = installer(api, wait=True, approval="Manual", starting_csv=V134).run()
+    assert result["ready"] is True and result["approved_install_plans"] == [] and api.writes() == []
+    assert [p for m, p, d in api.requests] == [olm.olm_path("subscriptions"), olm.olm_path("installplans", NS),
+                                               olm.olm_path("clusterserviceversions", NS, V134),
+                                               olm.deployment_path(NS)]
+
+
+def test_a_change_still_checks_the_catalog_first():
+    api = installed()
+    with pytest.raises(olm_operator.Failure, match="not offered by any catalog"):
+        installer(api, channel="beta").run()
+    assert api.writes() == []
+
+
+def test_name_taken_by_another_package_reports_a_catalog_problem_first():
+    other = {"metadata": {"name": PKG, "namespace": NS}, "spec": {"name": "other"}}
+    api = FakeCluster({SUB_PATH: other})
+    with pytest.raises(olm_operator.Failure, match="exists for package other"):
+        installer(api).run()
+    with pytest.raises(olm_operator.Failure, match="no channel beta"):
+        installer(api, channel="beta").run()
     assert api.writes() == []
 
 
