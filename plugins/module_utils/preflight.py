@@ -21,6 +21,12 @@ from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import (
     unreachable,
 )
 
+OLM_GROUP = "operators.coreos.com"
+# Served group version -> OLM resources its discovery document must list.
+OLM_APIS = {
+    OLM_GROUP + "/v1alpha1": ("subscriptions", "clusterserviceversions"),
+    OLM_GROUP + "/v1": ("operatorgroups",),
+}
 OLM_CRDS = (
     "subscriptions.operators.coreos.com",
     "operatorgroups.operators.coreos.com",
@@ -163,8 +169,11 @@ def settings_errors(settings):
 
 
 def crds_to_check(settings):
-    """CRD name -> required served version (None = any), given the settings."""
-    crds = {name: None for name in OLM_CRDS}
+    """CRD name -> required served version (None = any), given the settings.
+
+    OLM is not among them: it is checked through its API discovery documents.
+    """
+    crds = {}
     if settings.get("gitops"):
         crds.update(GITOPS_CRDS)
         crds[ARGOCD_CRD] = None
@@ -310,9 +319,21 @@ def check_cluster_domain(settings, obs):
     )
 
 
+def olm_missing(obs):
+    """OLM CRD names whose resources no served discovery document lists.
+
+    ``obs["olm_apis"]`` maps each group version of ``OLM_APIS`` to the
+    resource names of its discovery document, or None when it is not served.
+    """
+    apis = obs.get("olm_apis") or {}
+    served = set()
+    for group_version, wanted in OLM_APIS.items():
+        served.update(r for r in wanted if r in (apis.get(group_version) or ()))
+    return [name for name in OLM_CRDS if name.split(".", 1)[0] not in served]
+
+
 def check_olm(settings, obs):
-    crds = obs.get("crds") or {}
-    missing = [name for name in OLM_CRDS if crds.get(name) is None]
+    missing = olm_missing(obs)
     if not missing:
         return check("olm", True, "Operator Lifecycle Manager is installed.")
     return check(
@@ -515,8 +536,8 @@ def evaluate(settings, obs):
 
 
 def olm_installed(obs):
-    crds = obs.get("crds") or {}
-    return all(crds.get(name) is not None for name in OLM_CRDS)
+    """Whether every OLM API the install uses is served."""
+    return not olm_missing(obs)
 
 
 def problems(checks):
@@ -589,6 +610,12 @@ def gather(api, settings):
     if obs["cluster_version"] is not None:
         ingress = _get(api, INGRESS_PATH, errs) or {}
         obs["domain"] = (ingress.get("spec") or {}).get("domain")
+
+    obs["olm_apis"] = {}
+    for group_version in OLM_APIS:
+        doc = _get(api, "/apis/" + group_version, errs)
+        obs["olm_apis"][group_version] = None if doc is None else [
+            r["name"] for r in doc.get("resources") or [] if r.get("name")]
 
     obs["crds"] = {}
     for name in crds_to_check(settings):

@@ -15,7 +15,8 @@ author:
   - Parodos Orchestrator maintainers (@parodos-dev)
 description:
   - Reads the cluster once and reports whether it meets the Orchestrator
-    prerequisites - OpenShift in an accepted version range, OLM, a default
+    prerequisites - OpenShift in an accepted version range, OLM (its APIs
+    served, read from the API discovery documents), a default
     StorageClass, the cluster domain, a node architecture the operator images
     are built for, a ready CatalogSource offering the operator packages and
     channels, write access for the caller and, when GitOps is enabled, the
@@ -204,7 +205,10 @@ cluster:
       type: str
       sample: gp3-csi
     olm:
-      description: Whether the OLM CRDs are installed.
+      description: >-
+        Whether OLM's APIs are served - the discovery documents of
+        C(operators.coreos.com/v1alpha1) and C(operators.coreos.com/v1) list
+        subscriptions, clusterserviceversions and operatorgroups.
       type: bool
       sample: true
 checks:

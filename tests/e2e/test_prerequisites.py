@@ -161,3 +161,8 @@ def test_ready_cluster_publishes_facts(cluster, tmp_path, check):
                      "openshift": cluster.config.openshift_version,
                      "kubernetes": cluster.config.kubernetes_version}
     assert writes(cluster) == []
+    gets = {e.path for e in cluster.requests.entries if e.method == "GET"}
+    # OLM is checked through the discovery documents of its served group versions.
+    assert {"/apis/operators.coreos.com/v1alpha1", "/apis/operators.coreos.com/v1"} <= gets
+    assert not [p for p in gets if p.startswith("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/")
+                and p.endswith(".operators.coreos.com")]

@@ -4,13 +4,41 @@ import pytest
 
 from ansible_collections.parodos.orchestrator.plugins.module_utils import preflight as pf
 from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import ApiError
-from tests.unit.fakes import CRD, PM, FakeApi, add_gitops, healthy_routes
+from tests.unit import fakes
+from tests.unit.fakes import CRD, PM, add_gitops
 
 PACKAGES = [
     {"name": "serverless-operator", "channel": "stable"},
     {"name": "logic-operator-rhel8", "channel": "alpha"},
     {"name": "rhdh", "channel": "fast-1.3"},
 ]
+
+
+OLM_V1ALPHA1 = "/apis/operators.coreos.com/v1alpha1"
+OLM_V1 = "/apis/operators.coreos.com/v1"
+
+
+def olm_discovery(routes):
+    """Add the discovery documents of OLM's served group versions."""
+    def doc(group_version, names):
+        return {"kind": "APIResourceList", "groupVersion": group_version,
+                "resources": [{"name": n, "namespaced": True} for n in names]}
+    routes[OLM_V1ALPHA1] = doc("operators.coreos.com/v1alpha1", [
+        "catalogsources", "clusterserviceversions", "clusterserviceversions/status",
+        "installplans", "subscriptions", "subscriptions/status"])
+    routes[OLM_V1] = doc("operators.coreos.com/v1", ["olmconfigs", "operatorgroups"])
+    return routes
+
+
+def healthy_routes():
+    return olm_discovery(fakes.healthy_routes())
+
+
+class FakeApi(fakes.FakeApi):
+    """The shared fake, serving OLM discovery documents by default."""
+
+    def __init__(self, routes=None, **kwargs):
+        super().__init__(routes=healthy_routes() if routes is None else routes, **kwargs)
 
 
 def settings(**overrides):
@@ -142,11 +170,11 @@ def test_applicable_checks(overrides, present, absent):
 
 
 @pytest.mark.parametrize("overrides, expected", [
-    ({}, set(pf.OLM_CRDS)),
-    ({"gitops": True}, set(pf.OLM_CRDS) | {"appprojects.argoproj.io", "argocds.argoproj.io"}),
+    ({}, set()),
+    ({"gitops": True}, {"appprojects.argoproj.io", "argocds.argoproj.io"}),
     ({"gitops": True, "tekton": True},
-     set(pf.OLM_CRDS) | {"appprojects.argoproj.io", "argocds.argoproj.io",
-                         "tasks.tekton.dev", "pipelines.tekton.dev"}),
+     {"appprojects.argoproj.io", "argocds.argoproj.io",
+      "tasks.tekton.dev", "pipelines.tekton.dev"}),
 ])
 def test_crds_to_check(overrides, expected):
     assert set(pf.crds_to_check(settings(**overrides))) == expected
@@ -209,7 +237,67 @@ def test_kubernetes_without_olm_reports_both_and_skips_dependents():
     bad = failed(run(FakeApi(routes=routes)))
     assert set(bad) == {"openshift", "olm"}
     assert "Not an OpenShift cluster" in bad["openshift"]["message"]
-    assert "missing CRDs subscriptions.operators.coreos.com" in bad["olm"]["message"]
+    assert ("missing CRDs subscriptions.operators.coreos.com, operatorgroups.operators.coreos.com, "
+            "clusterserviceversions.operators.coreos.com") in bad["olm"]["message"]
+    assert "Install OLM" in bad["olm"]["hint"]
+
+
+V1ALPHA1_ALL = ["subscriptions", "clusterserviceversions", "installplans"]
+
+
+@pytest.mark.parametrize("apis, missing", [
+    ({"operators.coreos.com/v1alpha1": V1ALPHA1_ALL, "operators.coreos.com/v1": ["operatorgroups"]}, []),
+    ({}, list(pf.OLM_CRDS)),
+    ({"operators.coreos.com/v1alpha1": None, "operators.coreos.com/v1": None}, list(pf.OLM_CRDS)),
+    ({"operators.coreos.com/v1alpha1": V1ALPHA1_ALL, "operators.coreos.com/v1": None},
+     ["operatorgroups.operators.coreos.com"]),
+    ({"operators.coreos.com/v1alpha1": ["subscriptions"], "operators.coreos.com/v1": ["operatorgroups"]},
+     ["clusterserviceversions.operators.coreos.com"]),
+    # operatorgroups listed under v1alpha1 only does not count: v1 is the version used.
+    ({"operators.coreos.com/v1alpha1": V1ALPHA1_ALL + ["operatorgroups"]},
+     ["operatorgroups.operators.coreos.com"]),
+])
+def test_olm_missing(apis, missing):
+    obs = {"olm_apis": apis}
+    assert pf.olm_missing(obs) == missing
+    assert pf.olm_installed(obs) is (not missing)
+    result = pf.check_olm(settings(), obs)
+    assert result["passed"] is (not missing)
+    if missing:
+        assert "missing CRDs %s." % ", ".join(missing) in result["message"]
+
+
+def test_olm_read_from_two_discovery_documents():
+    api = FakeApi()
+    obs = pf.gather(api, settings(packages=[]))
+    olm_reads = [p for m, p in api.requests if "operators.coreos.com" in p]
+    assert olm_reads == [OLM_V1ALPHA1, OLM_V1]
+    assert not [p for m, p in api.requests if p.startswith(pf.CRD_PATH)]
+    assert "operatorgroups" in obs["olm_apis"]["operators.coreos.com/v1"]
+
+
+def test_olm_v1_not_served():
+    routes = healthy_routes()
+    del routes[OLM_V1]
+    s = settings()
+    obs = pf.gather(FakeApi(routes=routes), s)
+    bad = failed(pf.evaluate(s, obs))
+    assert list(bad) == ["olm"]
+    assert bad["olm"]["message"] == (
+        "Operator Lifecycle Manager (OLM) is not installed: missing CRDs "
+        "operatorgroups.operators.coreos.com.")
+    assert obs["read_errors"] == []
+    assert pf.cluster_facts(obs)["olm"] is False
+    assert "catalog_source" not in [c["name"] for c in pf.evaluate(s, obs)]
+
+
+def test_olm_discovery_forbidden_is_a_read_error():
+    routes = healthy_routes()
+    routes[OLM_V1ALPHA1] = ApiError("forbidden", 403)
+    s = settings(packages=[])
+    obs = pf.gather(FakeApi(routes=routes), s)
+    assert obs["read_errors"] == ["GET %s: forbidden" % OLM_V1ALPHA1]
+    assert "subscriptions.operators.coreos.com" in failed(pf.evaluate(s, obs))["olm"]["message"]
 
 
 @pytest.mark.parametrize("version, low, high, fragment", [

@@ -5,7 +5,7 @@ import socket
 
 from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
 from ansible_collections.parodos.orchestrator.plugins.modules import preflight
-from tests.unit.fakes import FakeApi
+from tests.unit.plugins.module_utils.test_preflight import FakeApi
 
 PACKAGES = [{"name": "rhdh", "channel": "fast-1.3"}, {"name": "serverless-operator", "channel": "stable"}]
 
