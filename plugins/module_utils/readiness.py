@@ -18,6 +18,13 @@ FAILED = "failed"
 # Kinds with a built-in predicate (no condition needed).
 BUILTIN_KINDS = {("apps", "Deployment"), ("apps", "StatefulSet"), ("batch", "Job")}
 
+# Namespaced resources whose path is known without API discovery.
+KNOWN_RESOURCES = {
+    ("apps/v1", "Deployment"): "deployments",
+    ("apps/v1", "StatefulSet"): "statefulsets",
+    ("batch/v1", "Job"): "jobs",
+}
+
 
 def split_api_version(api_version):
     """("group", "version"); the core group is ""."""

@@ -237,7 +237,7 @@ def record(item):
 
 
 class Resolver:
-    """Object paths from API discovery, cached per apiVersion."""
+    """Object paths: built-in kinds directly, others from API discovery cached per apiVersion."""
 
     def __init__(self, api):
         self.api = api
@@ -246,6 +246,9 @@ class Resolver:
     def path(self, item):
         """The object path, or (None, why) while the kind is not served."""
         api_version = item["api_version"]
+        known = rd.KNOWN_RESOURCES.get((api_version, item["kind"]))
+        if known is not None:
+            return self.object_path(item, {"name": known, "namespaced": True}), ""
         if api_version not in self.documents:
             document = k8s.read(self.api, k8s.group_version_path(api_version))
             if document is None:
@@ -255,13 +258,18 @@ class Resolver:
         if entry is None:
             del self.documents[api_version]  # read again next time: a CRD may add it
             return None, "kind %s is not served by %s" % (item["kind"], api_version)
+        return self.object_path(item, entry), ""
+
+    @staticmethod
+    def object_path(item, entry):
+        """The path of the item given its resource entry (name, namespaced)."""
         namespaced = bool(entry.get("namespaced"))
         if namespaced and not item["namespace"]:
             raise Fatal("%s: %s %s is namespaced: set its namespace"
                         % (item["component"], item["kind"], item["name"]))
         if not namespaced:
             item["namespace"] = ""
-        return k8s.api_path(api_version, entry["name"], item["namespace"], item["name"]), ""
+        return k8s.api_path(item["api_version"], entry["name"], item["namespace"], item["name"])
 
 
 def check(api, resolver, item, rec):

@@ -139,6 +139,11 @@ def test_deploy_creates_everything_then_changes_nothing(cluster, tmp_path):
     assert writes(cluster, mark) in ([], [
         ("PATCH", f"/apis/apps/v1/namespaces/{NS}/statefulsets/{NAME}"),
         ("PATCH", f"/api/v1/namespaces/{NS}/services/{NAME}")])
+    # the apply reads the StatefulSet once, the wait once more: no discovery, no second look
+    sts_path = f"/apis/apps/v1/namespaces/{NS}/statefulsets/{NAME}"
+    reads = [e.path for e in cluster.requests.entries[mark:] if e.method == "GET"]
+    assert reads.count(sts_path) == 2, reads
+    assert "/apis/apps/v1" not in reads
 
     mark = len(cluster.requests)
     rc, output, recap, dummy = run_role(cluster, tmp_path, check=True, args=("--diff",))

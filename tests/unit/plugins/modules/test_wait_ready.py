@@ -83,7 +83,7 @@ def test_resources_are_polled_together():
     reads = [path.rsplit("/", 1)[1] for t, path in api.requests if path.startswith(DEP_PATH)]
     assert reads[:6] == ["slow", "fast"] * 3  # both in every cycle until ready
     assert reads[6:] == ["slow"] * 3
-    assert api.requests.count((100.0, "/apis/apps/v1")) == 1  # discovery once
+    assert not [path for t, path in api.requests if not path.startswith(DEP_PATH)]  # no discovery
 
 
 def test_timeout_lists_what_is_not_ready():
@@ -122,20 +122,36 @@ def test_transient_error_is_named_on_timeout():
     assert message.splitlines()[1].endswith("last status: no answer yet (last request failed: Internal error)")
 
 
+def test_builtin_kinds_are_read_without_discovery():
+    clock = Clock()
+    api = FakeApi(clock, {}, discovery={})
+    items = [item("app"), item("db", "StatefulSet"), item("migrate", "Job", "batch/v1"),
+             item("ks", "KnativeServing", "operator.knative.dev/v1beta1", condition={"type": "Ready"})]
+    items[0]["condition"] = {"type": "Available", "status": "True"}  # a condition keeps the known path
+    message, records, elapsed = wait(api, clock, items, timeout=0)
+    assert [path for t, path in api.requests] == [
+        DEP_PATH + "app", "/apis/apps/v1/namespaces/ns/statefulsets/db",
+        "/apis/batch/v1/namespaces/ns/jobs/migrate", "/apis/operator.knative.dev/v1beta1"]
+    assert [r["status"] for r in records] == [
+        "not found", "not found", "not found", "API operator.knative.dev/v1beta1 is not served"]
+
+
 def test_transient_discovery_error_is_retried():
     clock = Clock()
     answers = iter([ApiError("boom", 502)])
-    api = FakeApi(clock, {DEP_PATH + "app": ready_deployment(0)})
+    ready = {"status": {"conditions": [{"type": "Succeed", "status": "True"}]}}
+    api = FakeApi(clock, {CP_PATH: lambda t: ready})
     real_get = api.get
 
     def get(path, query=None):
-        if path == "/apis/apps/v1":
+        if path == "/apis/sonataflow.org/v1alpha08":
             error = next(answers, None)
             if error:
                 raise error
         return real_get(path)
     api.get = get
-    message, records, elapsed = wait(api, clock, [item("app")])
+    cp = item("cp", "SonataFlowClusterPlatform", "sonataflow.org/v1alpha08", namespace="", condition={"type": "Succeed"})
+    message, records, elapsed = wait(api, clock, [cp])
     assert message is None and records[0]["checks"] == 2
 
 
@@ -180,8 +196,9 @@ def test_cluster_scoped_kind_ignores_the_namespace_and_unserved_api_waits():
 def test_kind_missing_from_discovery_is_reported():
     clock = Clock()
     api = FakeApi(clock, {})
-    message, records, elapsed = wait(api, clock, [item("x", "StatefulSet")], timeout=1)
-    assert message.splitlines()[1].endswith("last status: kind StatefulSet is not served by apps/v1")
+    message, records, elapsed = wait(api, clock, [item("x", "ControllerRevision", condition={"type": "Ready"})],
+                                     timeout=1)
+    assert message.splitlines()[1].endswith("last status: kind ControllerRevision is not served by apps/v1")
     # read again each cycle: a CRD may add the kind meanwhile
     assert api.requests == [(100.0, "/apis/apps/v1"), (101.0, "/apis/apps/v1")]
 
