@@ -471,7 +471,8 @@ class OLMController(Controller):
             status["requirementStatus"] = [
                 {"group": "operators.coreos.com", "version": "v1alpha1", "kind": "ClusterServiceVersion",
                  "name": name, "status": "Present", "message": "CSV minKubeVersion (1.27.0) less than server version"}]
-            self._replace_old(csv, ts)
+            self._mark_replaced(csv, "Replacing", "BeingReplaced",
+                                f"being replaced by csv: {csv['metadata']['name']}", ts)
             self._ensure_deployments(csv, pkg)
             self.write_status(csv, status, OLM_MANAGER)
             return
@@ -500,7 +501,8 @@ class OLMController(Controller):
                 status = _history(status, "Succeeded", "InstallSucceeded",
                                   "install strategy completed with no errors", ts)
                 self.write_status(csv, status, OLM_MANAGER)
-                self._finish_replacement(csv, ts)
+                self._mark_replaced(csv, "Deleting", "Replaced", "has been replaced by a newer "
+                                    "ClusterServiceVersion that has successfully installed.", ts)
             return
         if phase == "Succeeded":
             deps = self._ensure_deployments(csv, pkg)
@@ -561,26 +563,15 @@ class OLMController(Controller):
                 out.append(dep)
         return out
 
-    def _replace_old(self, csv: dict, ts: str) -> None:
+    def _mark_replaced(self, csv: dict, phase: str, reason: str, message: str, ts: str) -> None:
+        """Move the CSV that ``csv`` replaces (if any) to ``phase``."""
         old_name = (csv.get("spec") or {}).get("replaces")
         if not old_name:
             return
         old = self.store.try_get(V1A1, "ClusterServiceVersion", old_name, csv["metadata"]["namespace"])
         if old is None:
             return
-        status = _history(old.get("status") or {}, "Replacing", "BeingReplaced",
-                          f"being replaced by csv: {csv['metadata']['name']}", ts)
-        self.write_status(old, status, OLM_MANAGER)
-
-    def _finish_replacement(self, csv: dict, ts: str) -> None:
-        old_name = (csv.get("spec") or {}).get("replaces")
-        if not old_name:
-            return
-        old = self.store.try_get(V1A1, "ClusterServiceVersion", old_name, csv["metadata"]["namespace"])
-        if old is None:
-            return
-        status = _history(old.get("status") or {}, "Deleting", "Replaced",
-                          "has been replaced by a newer ClusterServiceVersion that has successfully installed.", ts)
+        status = _history(old.get("status") or {}, phase, reason, message, ts)
         self.write_status(old, status, OLM_MANAGER)
 
     def _delete(self, obj: dict) -> None:
