@@ -38,6 +38,10 @@ description:
     approves only the InstallPlan that installs O(starting_csv) or, without
     one, only the first InstallPlan of the initial install; upgrade plans stay
     unapproved. Plans of a reused Subscription are never approved.
+  - Without O(wait), when nothing had to be written and the Subscription
+    already names a ClusterServiceVersion, looks once at that CSV and its
+    Deployments and returns RV(ready), so that a later call with O(wait) can be
+    skipped. Nothing is approved then.
   - A ClusterServiceVersion in phase C(Failed) fails at once. Transient API
     errors (no answer, 429, 5xx) while reading are retried.
 extends_documentation_fragment:
@@ -183,7 +187,7 @@ operator_group:
   type: str
   sample: serverless-operator-group
 csv:
-  description: The ClusterServiceVersion waited for, as last seen; empty values without O(wait).
+  description: The ClusterServiceVersion waited for or looked at, as last seen; otherwise empty values.
   returned: always
   type: dict
   contains:
@@ -201,7 +205,9 @@ approved_install_plans:
   type: list
   elements: str
 ready:
-  description: Whether the operator was seen ready (only with O(wait)).
+  description:
+    - Whether the operator was seen ready. Without O(wait), only when nothing was written and OLM had
+      already chosen a ClusterServiceVersion; otherwise false.
   returned: always
   type: bool
 debug:
@@ -316,8 +322,14 @@ class Installer:
             self.ensure_operator_group()
             self.ensure_subscription(sub)
             sub = None  # written: read it afresh while waiting
-        if params["wait"] and not self.check_mode:
+        if self.check_mode:
+            return self.result
+        if params["wait"]:
             self.wait(action != "reuse", sub)
+        elif sub is not None and olm.target_csv(sub):
+            # nothing written and OLM has picked a CSV: one look tells whether a later wait is needed
+            self.look(sub)
+        if self.result["ready"]:
             if not self.result["operator_group"] and action == "manage":
                 self.result["operator_group"] = olm.csv_operator_group(self.last_csv)
         return self.result
@@ -409,12 +421,32 @@ class Installer:
                 pass  # the report goes without them
         return Failure(olm.failure_message(*message_args), olm.debug(obs))
 
+    def new_observation(self):
+        return dict(subscription={"metadata": dict(self.result["subscription"])}, plans=[], csv_name="",
+                    csv=None, deployments={}, error="")
+
+    def evaluate(self, obs):
+        """The state of ``obs`` (ready, failed or waiting); records the CSV and readiness in the result."""
+        self.result["csv"] = dict(name=obs["csv_name"],
+                                  phase=((obs["csv"] or {}).get("status") or {}).get("phase", ""))
+        state = olm.evaluate(obs)[0]
+        self.result["ready"] = state == "ready"
+        return state
+
+    def look(self, sub):
+        """One look without waiting or approving; a failure to read leaves ``ready`` false."""
+        obs = self.new_observation()
+        try:
+            self.observe(obs, False, sub)
+        except k8s.ApiError:
+            return
+        self.evaluate(obs)
+
     def wait(self, approve, sub=None):
         component = self.params["component"]
         timeout = self.params["wait_timeout"]
         deadline = self.clock() + timeout
-        obs = dict(subscription={"metadata": dict(self.result["subscription"])}, plans=[], csv_name="",
-                   csv=None, deployments={}, error="")
+        obs = self.new_observation()
         while True:
             try:
                 self.observe(obs, approve, sub)
@@ -423,11 +455,8 @@ class Installer:
                     raise Failure("%s: reading the cluster failed: %s" % (component, exc), olm.debug(obs)) from None
                 obs["error"] = "%s (HTTP %s)" % (exc, exc.status)
             else:
-                self.result["csv"] = dict(name=obs["csv_name"],
-                                          phase=((obs["csv"] or {}).get("status") or {}).get("phase", ""))
-                state = olm.evaluate(obs)[0]
+                state = self.evaluate(obs)
                 if state == "ready":
-                    self.result["ready"] = True
                     return
                 if state == "failed":
                     raise self.fail((component, obs), obs)

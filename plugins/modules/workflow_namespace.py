@@ -208,18 +208,17 @@ def ensure_namespace(api, params, check_mode, report):
     return True
 
 
-def ensure_policy(api, desired, namespace_exists, check_mode, report):
-    """Create or patch one NetworkPolicy of ours; leave one that is not ours."""
+def ensure_policy(api, desired, existing, check_mode, report):
+    """Create or patch one NetworkPolicy of ours (``existing``: as read, or None); leave one that is not ours."""
     namespace, name = desired["metadata"]["namespace"], desired["metadata"]["name"]
     ref = "NetworkPolicy/%s/%s" % (namespace, name)
     collection = k8s.api_path("networking.k8s.io/v1", "networkpolicies", namespace)
     path = k8s.api_path("networking.k8s.io/v1", "networkpolicies", namespace, name)
-    existing = k8s.read(api, path) if namespace_exists else None
     if existing is None:
         try:
             api.create(collection, desired, dry_run=check_mode)
         except k8s.ApiError as exc:
-            if not (exc.status == 404 and check_mode and not namespace_exists):
+            if not (exc.status == 404 and check_mode):
                 raise
         report.created.append(ref)
         report.after["networkpolicies"][name] = wn.view(desired)
@@ -242,9 +241,13 @@ def ensure_policy(api, desired, namespace_exists, check_mode, report):
 def ensure(api, params, check_mode):
     """Ensure the namespace and its policies; returns a Report."""
     report = Report()
-    exists = ensure_namespace(api, params, check_mode, report)
+    existing = {}
+    if ensure_namespace(api, params, check_mode, report):
+        # one list read for both policies
+        listed = k8s.read(api, k8s.api_path("networking.k8s.io/v1", "networkpolicies", params["name"])) or {}
+        existing = {item["metadata"]["name"]: item for item in listed.get("items") or []}
     for desired in wn.desired_policies(params):
-        ensure_policy(api, desired, exists, check_mode, report)
+        ensure_policy(api, desired, existing.get(desired["metadata"]["name"]), check_mode, report)
     return report
 
 

@@ -238,6 +238,38 @@ def test_nothing_to_write_reads_only_the_subscriptions_before_waiting():
                             ("GET", olm.deployment_path(NS), False)]
 
 
+def test_without_wait_an_installed_operator_is_looked_at_once():
+    api = installed()
+    result = installer(api).run()
+    assert result["changed"] is False and result["ready"] is True
+    assert result["csv"] == {"name": V134, "phase": "Succeeded"}
+    assert [p for m, p, d in api.requests] == [olm.olm_path("subscriptions"),
+                                               olm.olm_path("clusterserviceversions", NS, V134),
+                                               olm.deployment_path(NS)]
+
+
+def test_without_wait_an_unavailable_operator_is_not_ready_and_nothing_fails():
+    api = installed()
+    api.objects[olm.deployment_path(NS, "op")] = deployment(False)
+    assert installer(api).run()["ready"] is False
+    api.objects[olm.olm_path("clusterserviceversions", NS, V134)] = csv_object(V134, "Failed")
+    assert installer(api).run()["ready"] is False
+
+
+def test_without_wait_a_written_or_unresolved_subscription_is_not_looked_at():
+    api = FakeCluster()
+    installer(api).run()  # created: no currentCSV yet
+    api.requests.clear()
+    assert installer(api).run()["ready"] is False
+    assert [p for m, p, d in api.requests] == [olm.olm_path("subscriptions")]
+    api = installed()
+    api.objects[PM_PATH] = FakeCluster().objects[PM_PATH]
+    api.requests.clear()
+    result = installer(api, approval="Manual").run()  # patched: read afresh by the later wait
+    assert result["changed"] is True and result["ready"] is False
+    assert olm.deployment_path(NS) not in [p for m, p, d in api.requests]
+
+
 def test_nothing_to_write_with_manual_approval_reads_the_install_plans():
     api = installed(approval="Manual", starting_csv=V134)
     result = installer(api, wait=True, approval="Manual", starting_csv=V134).run()

@@ -22,6 +22,9 @@ class FakeApi:
 
     def get(self, path, query=None):
         self.requests.append(("GET", path, False))
+        if path == NP and NS + "/wf" in self.objects:
+            return {"items": [copy.deepcopy(obj) for key, obj in sorted(self.objects.items())
+                              if key.startswith(NP + "/")]}
         if path not in self.objects:
             raise ApiError("not found", 404)
         return copy.deepcopy(self.objects[path])
@@ -70,6 +73,8 @@ def test_creates_everything_then_nothing():
     report = workflow_namespace.ensure(api, PARAMS, False)
     assert not report.changed and api.writes() == []
     assert report.before == report.after
+    # the namespace, then both policies in one list read
+    assert api.requests == [("GET", NS + "/wf", False), ("GET", NP, False)]
 
 
 def test_check_mode_in_a_missing_namespace_sends_dry_runs_only():
