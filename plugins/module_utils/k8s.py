@@ -90,6 +90,11 @@ def _short(exc):
     return " ".join(text.split())[:500]
 
 
+def is_transient(status):
+    """Whether a failure with this HTTP status is worth asking again: no answer, 408, 429 and 5xx."""
+    return status in (0, 408, 429) or 500 <= status <= 599
+
+
 def read(api, path, query=None):
     """GET path; None when it does not exist (404), other failures raise."""
     try:
@@ -98,6 +103,54 @@ def read(api, path, query=None):
         if exc.status == 404:
             return None
         raise
+
+
+# Resources whose plural and scope are known without API discovery.
+KNOWN_RESOURCES = {
+    ("v1", "Namespace"): ("namespaces", False),
+    ("v1", "ConfigMap"): ("configmaps", True),
+    ("v1", "Secret"): ("secrets", True),
+    ("v1", "Service"): ("services", True),
+    ("v1", "ServiceAccount"): ("serviceaccounts", True),
+    ("apps/v1", "Deployment"): ("deployments", True),
+    ("apps/v1", "StatefulSet"): ("statefulsets", True),
+    ("batch/v1", "Job"): ("jobs", True),
+    ("networking.k8s.io/v1", "NetworkPolicy"): ("networkpolicies", True),
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"): ("clusterroles", False),
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): ("clusterrolebindings", False),
+}
+
+
+def find_resource(discovery, kind):
+    """The entry of an API discovery document (APIResourceList) for ``kind``, or None."""
+    for entry in discovery.get("resources") or []:
+        if entry.get("kind") == kind and "/" not in entry.get("name", ""):
+            return entry
+    return None
+
+
+class Discovery:
+    """Plural and scope of a kind: known ones directly, others from API discovery cached per apiVersion."""
+
+    def __init__(self, api):
+        self.api = api
+        self.documents = {}
+
+    def resource(self, api_version, kind):
+        """((plural, namespaced), "") or (None, why) while the kind is not served."""
+        known = KNOWN_RESOURCES.get((api_version, kind))
+        if known is not None:
+            return known, ""
+        if api_version not in self.documents:
+            document = read(self.api, group_version_path(api_version))
+            if document is None:
+                return None, "API %s is not served" % api_version
+            self.documents[api_version] = document
+        entry = find_resource(self.documents[api_version], kind)
+        if entry is None:
+            del self.documents[api_version]  # read again next time: a CRD may add it
+            return None, "kind %s is not served by %s" % (kind, api_version)
+        return (entry["name"], bool(entry.get("namespaced"))), ""
 
 
 class Api:
@@ -142,6 +195,13 @@ class Api:
     def merge_patch(self, path, body, dry_run=False):
         """JSON merge patch of an object path; ``dry_run`` sends dryRun=All."""
         return self._write("PATCH", path, body, "application/merge-patch+json", dry_run)
+
+    def delete(self, path, dry_run=False):
+        """DELETE an object path, dependents in the background; ``dry_run`` sends dryRun=All."""
+        query = [("propagationPolicy", "Background")]
+        if dry_run:
+            query.append(("dryRun", "All"))
+        return self._request("DELETE", path, query=query)
 
 
 # ------------------------------------------------------------------ connecting

@@ -22,8 +22,6 @@ from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import (
 
 OLM_V1 = "operators.coreos.com/v1"
 OLM_V1A1 = "operators.coreos.com/v1alpha1"
-# Answers worth asking again: no answer, timeouts, throttling, server errors.
-TRANSIENT_STATUSES = (0, 408, 429, 500, 502, 503, 504)
 
 
 # ------------------------------------------------------------------ paths
@@ -48,11 +46,6 @@ def deployment_path(namespace, name=None):
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def is_transient(status):
-    """Whether an API failure with this HTTP status is worth retrying."""
-    return status in TRANSIENT_STATUSES
 
 
 def labels_of(obj):

@@ -18,25 +18,12 @@ FAILED = "failed"
 # Kinds with a built-in predicate (no condition needed).
 BUILTIN_KINDS = {("apps", "Deployment"), ("apps", "StatefulSet"), ("batch", "Job")}
 
-# Namespaced resources whose path is known without API discovery.
-KNOWN_RESOURCES = {
-    ("apps/v1", "Deployment"): "deployments",
-    ("apps/v1", "StatefulSet"): "statefulsets",
-    ("batch/v1", "Job"): "jobs",
-}
-
-
 def split_api_version(api_version):
     """("group", "version"); the core group is ""."""
     if "/" in api_version:
         group, version = api_version.split("/", 1)
         return group, version
     return "", api_version
-
-
-def is_transient(status):
-    """True for HTTP codes worth retrying: no answer, 429 and 5xx."""
-    return status == 0 or status == 429 or 500 <= status <= 599
 
 
 def normalize(resources):
@@ -70,14 +57,6 @@ def normalize(resources):
     if not items and not errors:
         errors.append("resources must list at least one resource")
     return items, errors
-
-
-def find_resource(discovery, kind):
-    """The entry of an API discovery document (APIResourceList) for ``kind``, or None."""
-    for entry in discovery.get("resources") or []:
-        if entry.get("kind") == kind and "/" not in entry.get("name", ""):
-            return entry
-    return None
 
 
 def describe(item):

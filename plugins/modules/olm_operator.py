@@ -281,7 +281,7 @@ class Installer:
             try:
                 return k8s.read(self.api, path) if missing_ok else self.api.get(path)
             except k8s.ApiError as exc:
-                if not olm.is_transient(exc.status) or attempt == READ_ATTEMPTS:
+                if not k8s.is_transient(exc.status) or attempt == READ_ATTEMPTS:
                     raise
             self.sleep(min(1.0, attempt * 0.2))
         return None  # pragma: no cover
@@ -451,7 +451,7 @@ class Installer:
             try:
                 self.observe(obs, approve, sub)
             except k8s.ApiError as exc:
-                if not olm.is_transient(exc.status):
+                if not k8s.is_transient(exc.status):
                     raise Failure("%s: reading the cluster failed: %s" % (component, exc), olm.debug(obs)) from None
                 obs["error"] = "%s (HTTP %s)" % (exc, exc.status)
             else:
@@ -471,7 +471,7 @@ def connect_with_retries(module, sleep=time.sleep):
     """connect(), asked again a few times when the failure may be transient."""
     for attempt in range(1, READ_ATTEMPTS + 1):
         api, failure = k8s.connect(module)
-        if api is not None or not olm.is_transient(failure[1]) or attempt == READ_ATTEMPTS:
+        if api is not None or not k8s.is_transient(failure[1]) or attempt == READ_ATTEMPTS:
             return api, failure
         sleep(min(1.0, attempt * 0.2))
     return None, None  # pragma: no cover

@@ -237,39 +237,23 @@ def record(item):
 
 
 class Resolver:
-    """Object paths: built-in kinds directly, others from API discovery cached per apiVersion."""
+    """Object paths of the items, through the shared API discovery."""
 
     def __init__(self, api):
-        self.api = api
-        self.documents = {}
+        self.discovery = k8s.Discovery(api)
 
     def path(self, item):
         """The object path, or (None, why) while the kind is not served."""
-        api_version = item["api_version"]
-        known = rd.KNOWN_RESOURCES.get((api_version, item["kind"]))
-        if known is not None:
-            return self.object_path(item, {"name": known, "namespaced": True}), ""
-        if api_version not in self.documents:
-            document = k8s.read(self.api, k8s.group_version_path(api_version))
-            if document is None:
-                return None, "API %s is not served" % api_version
-            self.documents[api_version] = document
-        entry = rd.find_resource(self.documents[api_version], item["kind"])
-        if entry is None:
-            del self.documents[api_version]  # read again next time: a CRD may add it
-            return None, "kind %s is not served by %s" % (item["kind"], api_version)
-        return self.object_path(item, entry), ""
-
-    @staticmethod
-    def object_path(item, entry):
-        """The path of the item given its resource entry (name, namespaced)."""
-        namespaced = bool(entry.get("namespaced"))
+        resource, why = self.discovery.resource(item["api_version"], item["kind"])
+        if resource is None:
+            return None, why
+        plural, namespaced = resource
         if namespaced and not item["namespace"]:
             raise Fatal("%s: %s %s is namespaced: set its namespace"
                         % (item["component"], item["kind"], item["name"]))
         if not namespaced:
             item["namespace"] = ""
-        return k8s.api_path(item["api_version"], entry["name"], item["namespace"], item["name"])
+        return k8s.api_path(item["api_version"], plural, item["namespace"], item["name"]), ""
 
 
 def check(api, resolver, item, rec):
@@ -279,7 +263,7 @@ def check(api, resolver, item, rec):
         path, why = resolver.path(item)
         obj = k8s.read(api, path) if path else None
     except k8s.ApiError as exc:
-        if rd.is_transient(exc.status):
+        if k8s.is_transient(exc.status):
             if rec["status"] == "not checked":
                 rec["status"] = "no answer yet"
             rec["last_error"] = str(exc)
@@ -336,7 +320,7 @@ def connect_with_retries(module, timeout, sleep, clock=time.monotonic, pause=tim
     deadline = clock() + timeout
     while True:
         api, failure = k8s.connect(module)
-        if api is not None or not rd.is_transient(failure[1]) or clock() >= deadline:
+        if api is not None or not k8s.is_transient(failure[1]) or clock() >= deadline:
             return api, failure
         pause(max(0.0, min(sleep, deadline - clock())))
 

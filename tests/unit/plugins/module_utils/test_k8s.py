@@ -32,6 +32,12 @@ class Routes:
         return answer
 
 
+@pytest.mark.parametrize("status,expected", [(0, True), (408, True), (429, True), (500, True), (503, True),
+                                             (599, True), (400, False), (403, False), (404, False), (409, False)])
+def test_is_transient(status, expected):
+    assert k8s.is_transient(status) is expected
+
+
 def test_read_gives_none_for_404_only():
     api = Routes({"/a": {"x": 1}, "/gone": ApiError("not found", 404), "/no": ApiError("forbidden", 403)})
     assert k8s.read(api, "/a") == {"x": 1}
@@ -86,6 +92,7 @@ def test_requests_send_queries_and_content_types():
     api.post("/y", {"b": 1})
     api.create("/z", {"c": 1}, dry_run=True)
     api.merge_patch("/z/n", {"d": 1})
+    api.delete("/z/n", dry_run=True)
     assert [r[3] for r in client.requests] == [
         {"serialize": False},
         {"serialize": False, "query_params": [("labelSelector", "a=b")]},
@@ -94,7 +101,9 @@ def test_requests_send_queries_and_content_types():
          "content_type": "application/json"},
         {"serialize": False, "query_params": [("fieldManager", "parodos.orchestrator")],
          "content_type": "application/merge-patch+json"},
+        {"serialize": False, "query_params": [("propagationPolicy", "Background"), ("dryRun", "All")]},
     ]
+    assert client.requests[-1][0] == "DELETE"
     assert api.host == "https://api.example.test:6443"
 
 
@@ -104,6 +113,32 @@ def test_client_failures_become_api_errors(call):
     with pytest.raises(ApiError) as exc:
         call(api)
     assert exc.value.status == 409 and str(exc.value) == 'secrets "s" already exists'
+
+
+def test_find_resource_skips_subresources():
+    doc = {"resources": [{"name": "deployments/status", "kind": "Deployment", "namespaced": True},
+                         {"name": "deployments", "kind": "Deployment", "namespaced": True},
+                         {"name": "statefulsets", "kind": "StatefulSet", "namespaced": True}]}
+    assert k8s.find_resource(doc, "Deployment")["name"] == "deployments"
+    assert k8s.find_resource(doc, "Job") is None
+    assert k8s.find_resource({}, "Job") is None
+
+
+def test_discovery_knows_built_ins_and_caches_documents():
+    doc = {"resources": [{"name": "backstages", "kind": "Backstage", "namespaced": True},
+                         {"name": "clusterthings", "kind": "ClusterThing", "namespaced": False}]}
+    api = Routes({"/apis/rhdh.redhat.com/v1alpha1": doc, "/apis/none/v1": ApiError("not found", 404)})
+    discovery = k8s.Discovery(api)
+    assert discovery.resource("v1", "Namespace") == (("namespaces", False), "")
+    assert discovery.resource("rhdh.redhat.com/v1alpha1", "Backstage") == (("backstages", True), "")
+    assert discovery.resource("rhdh.redhat.com/v1alpha1", "ClusterThing") == (("clusterthings", False), "")
+    assert len(api.calls) == 1
+    assert discovery.resource("none/v1", "X") == (None, "API none/v1 is not served")
+    # an unknown kind drops the cached document: a CRD may add the kind later
+    assert discovery.resource("rhdh.redhat.com/v1alpha1", "Other") == (
+        None, "kind Other is not served by rhdh.redhat.com/v1alpha1")
+    discovery.resource("rhdh.redhat.com/v1alpha1", "Backstage")
+    assert [path for path, query in api.calls].count("/apis/rhdh.redhat.com/v1alpha1") == 2
 
 
 class Module:

@@ -234,11 +234,6 @@ def test_evaluate():
     assert olm.evaluate({**base, "csv": csv("Succeeded"), "deployments": {"op": None}})[0] == "waiting"
 
 
-def test_is_transient():
-    assert all(olm.is_transient(code) for code in (0, 429, 500, 503))
-    assert not any(olm.is_transient(code) for code in (400, 401, 403, 404, 409, 422))
-
-
 # -- messages ------------------------------------------------------------------------
 
 

@@ -49,21 +49,6 @@ def test_builtin_kind_of_another_group_needs_a_condition():
     assert items == [] and "no default readiness check" in errors[0]
 
 
-@pytest.mark.parametrize("status,expected", [(0, True), (429, True), (500, True), (503, True), (599, True),
-                                             (400, False), (403, False), (404, False), (409, False)])
-def test_is_transient(status, expected):
-    assert rd.is_transient(status) is expected
-
-
-def test_find_resource_skips_subresources():
-    doc = {"resources": [{"name": "deployments/status", "kind": "Deployment", "namespaced": True},
-                         {"name": "deployments", "kind": "Deployment", "namespaced": True},
-                         {"name": "statefulsets", "kind": "StatefulSet", "namespaced": True}]}
-    assert rd.find_resource(doc, "Deployment")["name"] == "deployments"
-    assert rd.find_resource(doc, "Job") is None
-    assert rd.find_resource({}, "Job") is None
-
-
 def test_deployment_ready():
     assert rd.evaluate(DEP, deployment()) == (
         rd.READY, "Available=True (MinimumReplicasAvailable: Deployment has minimum availability.); "
