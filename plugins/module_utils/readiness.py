@@ -18,6 +18,7 @@ FAILED = "failed"
 # Kinds with a built-in predicate (no condition needed).
 BUILTIN_KINDS = {("apps", "Deployment"), ("apps", "StatefulSet"), ("batch", "Job")}
 
+
 def split_api_version(api_version):
     """("group", "version"); the core group is ""."""
     if "/" in api_version:

@@ -64,13 +64,14 @@ class FakeApi:
         return [r for r in self.requests if r[0] == "DELETE"]
 
 
-def backstage(name="backstage", labels=OURS, finalizers=()):
-    return {"metadata": {"name": name, "namespace": "rhdh", "uid": name, "labels": dict(labels),
-                         "finalizers": list(finalizers)}}
+def backstage(name="backstage", labels=None, finalizers=()):
+    return {"metadata": {"name": name, "namespace": "rhdh", "uid": name,
+                         "labels": dict(OURS if labels is None else labels), "finalizers": list(finalizers)}}
 
 
-def secret(name, labels=OURS):
-    return {"metadata": {"name": name, "namespace": "rhdh", "uid": name, "labels": dict(labels)}}
+def secret(name, labels=None):
+    return {"metadata": {"name": name, "namespace": "rhdh", "uid": name,
+                         "labels": dict(OURS if labels is None else labels)}}
 
 
 def items(*raw):
