@@ -1,11 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: parodos.orchestrator contributors
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""Pure helpers for Secrets that hold given and generated values.
+"""Secrets that hold given and generated values.
 
-Nothing here talks to the cluster. ``plan`` decides the new data,
-``build_secret``/``build_patch`` turn the decision into a request body and
-``redacted`` makes the diff. Values never reach a report: reports carry key
+``plan`` decides the new data, ``build_secret``/``build_patch`` turn the
+decision into a request body and ``redacted`` makes the diff; these are pure.
+``ensure`` is the one place that reads, creates and patches such a Secret
+(with dry run in check mode). Values never reach a report: reports carry key
 names only.
 """
 
@@ -16,6 +17,8 @@ __metaclass__ = type
 import base64
 import secrets
 import string
+
+from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
 
 ALPHABET = string.ascii_letters + string.digits
 DEFAULT_LENGTH = 32
@@ -41,8 +44,9 @@ def decode_data(data):
 
 
 def encode_data(data):
-    """key: text -> Secret ``data`` (base64)."""
-    return {key: base64.b64encode(value.encode("utf-8")).decode("ascii") for key, value in data.items()}
+    """key: text -> Secret ``data`` (base64); None (a key to remove) stays None."""
+    return {key: None if value is None else base64.b64encode(value.encode("utf-8")).decode("ascii")
+            for key, value in data.items()}
 
 
 def normalize_generate(generate):
@@ -66,7 +70,7 @@ def normalize_generate(generate):
     return out, errors
 
 
-def plan(existing, given, generate, token_fn=token):
+def plan(existing, given, generate, token_fn=token, remove=()):
     """Decide the Secret's data.
 
     ``existing``: decoded data of the Secret, or None when there is none.
@@ -74,11 +78,13 @@ def plan(existing, given, generate, token_fn=token):
     empty value for a key listed in ``generate`` counts as not given.
     ``generate``: list of (key, length); a value is generated when the key is
     absent or empty in ``existing`` (and not given), and kept afterwards.
+    ``remove``: keys to take out of the Secret (unless given or generated).
     Keys of ``existing`` that are not mentioned are kept.
 
     Returns (data, report): the full new data and a dict with ``changes``
-    (key -> new value, only the keys whose value differs), ``generated`` and
-    ``changed_keys`` (sorted key names).
+    (key -> new value, None for a removed key; only the keys that differ),
+    ``generated``, ``added``, ``updated``, ``removed`` and ``changed_keys``
+    (every changed key); all key lists are sorted key names.
     """
     current = dict(existing or {})
     data = dict(current)
@@ -95,8 +101,17 @@ def plan(existing, given, generate, token_fn=token):
         if not data.get(key):
             data[key] = token_fn(length)
             generated.append(key)
+    kept = set(given or {}) | set(generate_keys)
+    for key in remove:
+        if key not in kept:
+            data.pop(key, None)
     changes = {key: value for key, value in data.items() if current.get(key) != value or key not in current}
-    report = {"changes": changes, "generated": sorted(generated), "changed_keys": sorted(changes)}
+    removed = sorted(key for key in current if key not in data)
+    changes.update((key, None) for key in removed)
+    report = {"changes": changes, "generated": sorted(generated), "changed_keys": sorted(changes),
+              "added": sorted(key for key in changes if key not in current),
+              "updated": sorted(key for key in changes if key in current and key in data),
+              "removed": removed}
     return data, report
 
 
@@ -158,6 +173,8 @@ def merged(existing, patch):
             for key, item in value.items():
                 if isinstance(item, dict):
                     inner[key] = dict(inner.get(key) or {}, **item)
+                elif item is None:
+                    inner.pop(key, None)
                 else:
                     inner[key] = item
             out[field] = inner
@@ -172,3 +189,59 @@ def scrub(text, values):
         if value:
             text = text.replace(value, "********")
     return text
+
+
+def ensure(api, name, namespace, decide, check_mode):
+    """Read the Secret and make it what ``decide`` wants; the one writer of both modules.
+
+    ``decide(existing)`` gets the Secret (None when absent) and returns a dict:
+    ``data`` (full new data), ``report`` (from ``plan``), ``type``,
+    ``labels`` and ``annotations`` (wanted ones; others are kept) and
+    ``write`` (False leaves an existing Secret alone). An absent Secret is
+    created with one POST, an existing one gets one merge patch with only what
+    differs, nothing is sent when nothing differs; ``check_mode`` sends the
+    writes with dryRun=All. A Secret created meanwhile (409) is read and
+    decided again. Error messages are scrubbed of the values being written.
+
+    Returns dict(changed, created, before, after, step): before/after are
+    redacted copies for a diff, step is what ``decide`` returned last.
+    Raises k8s.ApiError, or ValueError when the type would have to change.
+    """
+    collection = k8s.api_path("v1", "secrets", namespace)
+    path = k8s.api_path("v1", "secrets", namespace, name)
+    for attempt in (1, 2):
+        existing = k8s.read(api, path)
+        step = decide(existing)
+        report = step["report"]
+        values = [value for value in report["changes"].values() if value]
+        if existing is None:
+            body = build_secret(name, namespace, step.get("type") or "Opaque", step.get("labels"),
+                                step.get("annotations"), step["data"])
+            try:
+                api.create(collection, body, dry_run=check_mode)
+            except k8s.ApiError as exc:
+                if exc.status == 409 and attempt == 1:
+                    continue  # created meanwhile: decide again against it
+                if not (exc.status == 404 and check_mode):  # else: its namespace comes later in the play
+                    raise k8s.ApiError(scrub(str(exc), values), exc.status) from None
+            return dict(changed=True, created=True, before={}, after=redacted(body, report["changed_keys"]),
+                        step=step)
+        before = redacted(existing)
+        if not step.get("write", True):
+            return dict(changed=False, created=False, before=before, after=before, step=step)
+        actual_type = existing.get("type") or "Opaque"
+        wanted_type = step.get("type") or "Opaque"
+        if actual_type != wanted_type:
+            raise ValueError("it has type %s, not %s; the type of a Secret cannot change"
+                             % (actual_type, wanted_type))
+        meta = metadata_changes(existing.get("metadata"), step.get("labels"), step.get("annotations"))
+        patch = build_patch(report["changes"], meta)
+        if patch is None:
+            return dict(changed=False, created=False, before=before, after=before, step=step)
+        try:
+            api.merge_patch(path, patch, dry_run=check_mode)
+        except k8s.ApiError as exc:
+            raise k8s.ApiError(scrub(str(exc), values), exc.status) from None
+        after = redacted(merged(existing, patch), report["changed_keys"])
+        return dict(changed=True, created=False, before=before, after=after, step=step)
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -182,43 +182,17 @@ def argument_spec():
 
 def ensure(api, params, check_mode, token_fn=sec.token):
     """Ensure the Secret; return (changed, before, after, report, new data)."""
-    name, namespace = params["name"], params["namespace"]
     generate = sec.normalize_generate(params["generate"])[0]
-    given = params["data"] or {}
-    collection = k8s.api_path("v1", "secrets", namespace)
-    path = k8s.api_path("v1", "secrets", namespace, name)
-    for attempt in (1, 2):
-        existing = k8s.read(api, path)
+
+    def decide(existing):
         decoded = sec.decode_data(existing.get("data")) if existing else None
-        data, report = sec.plan(decoded, given, generate, token_fn)
-        if existing is None:
-            body = sec.build_secret(name, namespace, params["type"], params["labels"], params["annotations"], data)
-            try:
-                api.create(collection, body, dry_run=check_mode)
-            except k8s.ApiError as exc:
-                if exc.status == 409 and attempt == 1:
-                    continue  # created meanwhile: plan again against it
-                if exc.status == 404 and check_mode:
-                    pass  # the namespace does not exist yet; it would be created before
-                else:
-                    raise k8s.ApiError(sec.scrub(str(exc), report["changes"].values()), exc.status) from None
-            return True, {}, sec.redacted(body, report["changed_keys"]), report, data
-        actual_type = existing.get("type") or "Opaque"
-        if actual_type != params["type"]:
-            raise ValueError("it has type %s, not %s; the type of a Secret cannot change"
-                             % (actual_type, params["type"]))
-        meta = sec.metadata_changes(existing.get("metadata"), params["labels"], params["annotations"])
-        patch = sec.build_patch(report["changes"], meta)
-        before = sec.redacted(existing)
-        if patch is None:
-            return False, before, before, report, data
-        try:
-            api.merge_patch(path, patch, dry_run=check_mode)
-        except k8s.ApiError as exc:
-            raise k8s.ApiError(sec.scrub(str(exc), report["changes"].values()), exc.status) from None
-        after = sec.redacted(sec.merged(existing, patch), report["changed_keys"])
-        return True, before, after, report, data
-    raise AssertionError("unreachable")  # pragma: no cover
+        data, report = sec.plan(decoded, params["data"] or {}, generate, token_fn)
+        return dict(data=data, report=report, type=params["type"], labels=params["labels"],
+                    annotations=params["annotations"])
+
+    outcome = sec.ensure(api, params["name"], params["namespace"], decide, check_mode)
+    step = outcome["step"]
+    return outcome["changed"], outcome["before"], outcome["after"], step["report"], step["data"]
 
 
 def unmask_identity(module, params):

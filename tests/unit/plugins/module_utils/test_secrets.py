@@ -35,7 +35,8 @@ def test_second_run_keeps_the_generated_value():
     first = sec.plan(None, {"postgres-username": "sonataflow"}, PASSWORD, counter_tokens())[0]
     second, report = sec.plan(dict(first), {"postgres-username": "sonataflow"}, PASSWORD, counter_tokens())
     assert second == first
-    assert report == {"changes": {}, "generated": [], "changed_keys": []}
+    assert report == {"changes": {}, "generated": [], "changed_keys": [], "added": [], "updated": [],
+                      "removed": []}
 
 
 def test_caller_value_wins_over_stored_and_generated():
@@ -81,6 +82,27 @@ def test_unmentioned_keys_are_kept_and_not_reported():
     data, report = sec.plan({"extra": "x", "user": "a"}, {"user": "b"}, [], counter_tokens())
     assert data == {"extra": "x", "user": "b"}
     assert report["changes"] == {"user": "b"}
+
+
+def test_remove_takes_keys_out_unless_given_or_generated():
+    existing = {"a": "1", "b": "2", "c": "3", "p": "stored"}
+    data, report = sec.plan(existing, {"a": "9"}, [("p", 16)], counter_tokens(), remove=("a", "b", "p", "absent"))
+    assert data == {"a": "9", "c": "3", "p": "stored"}
+    assert report["changes"] == {"a": "9", "b": None}
+    assert (report["added"], report["updated"], report["removed"]) == ([], ["a"], ["b"])
+    assert report["changed_keys"] == ["a", "b"]
+
+
+def test_added_and_updated_keys():
+    data, report = sec.plan({"a": "1", "b": "2"}, {"a": "1", "b": "3", "c": "4"}, [], counter_tokens())
+    assert (report["added"], report["updated"], report["removed"]) == (["c"], ["b"], [])
+
+
+def test_removed_key_is_null_in_the_patch_and_gone_after_it():
+    patch = sec.build_patch({"gone": None, "k": "v"}, {})
+    assert patch == {"data": {"gone": None, "k": base64.b64encode(b"v").decode()}}
+    out = sec.merged({"data": {"gone": "eA==", "x": "eA=="}}, patch)
+    assert out["data"] == {"k": base64.b64encode(b"v").decode(), "x": "eA=="}
 
 
 def test_non_string_given_values_become_text():
@@ -178,7 +200,8 @@ def test_report_carries_no_value():
     text = json.dumps(public)
     for value in data.values():
         assert value not in text
-    assert public == {"generated": ["postgres-password"], "changed_keys": ["postgres-password", "user"]}
+    assert public == {"generated": ["postgres-password"], "changed_keys": ["postgres-password", "user"],
+                      "added": ["postgres-password", "user"], "updated": [], "removed": []}
 
 
 def test_scrub_masks_values():

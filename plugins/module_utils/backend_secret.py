@@ -1,0 +1,265 @@
+# -*- coding: utf-8 -*-
+# Copyright: parodos.orchestrator contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""The backend Secret of Red Hat Developer Hub: which keys, with which values.
+
+``decide`` turns the wanted values into a step for ``secrets.ensure``;
+``read_token`` and ``find_argocd`` read the values that come from other
+objects. Reports carry key names only, never a value.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import re
+import secrets
+import time
+
+from ansible_collections.parodos.orchestrator.plugins.module_utils import (
+    k8s,
+    secrets as sec,
+)
+
+# Logical key -> key name in the Secret (the names of the 1.3 release).
+DEFAULT_KEYS = {
+    "backend_secret": "BACKEND_SECRET",
+    "cluster_url": "K8S_CLUSTER_URL",
+    "cluster_token": "K8S_CLUSTER_TOKEN",
+    "github_token": "GITHUB_TOKEN",
+    "github_client_id": "GITHUB_CLIENT_ID",
+    "github_client_secret": "GITHUB_CLIENT_SECRET",
+    "argocd_url": "ARGOCD_URL",
+    "argocd_username": "ARGOCD_USERNAME",
+    "argocd_password": "ARGOCD_PASSWORD",
+    "email_hostname": "NOTIFICATIONS_EMAIL_HOSTNAME",
+    "email_username": "NOTIFICATIONS_EMAIL_USERNAME",
+    "email_password": "NOTIFICATIONS_EMAIL_PASSWORD",
+}
+LOGICAL_KEYS = tuple(DEFAULT_KEYS)
+DEFAULT_BYTES = 48
+MIN_BYTES = 32
+# Records logical key -> key name of the keys this module wrote, so that a
+# renamed key or a value that went away can be removed on a later run.
+KEYS_ANNOTATION = "parodos.orchestrator/backend-secret-keys"
+TOKEN_TYPE = "kubernetes.io/service-account-token"
+KEY_NAME = re.compile(r"^[-._a-zA-Z0-9]+$")
+
+
+class Pending:
+    """A value that exists only after a write skipped in check mode (a token not filled yet)."""
+
+    def __repr__(self):
+        return "PENDING"
+
+
+PENDING = Pending()
+PENDING_TEXT = "pending"
+
+
+class TokenError(Exception):
+    """The service account token could not be read."""
+
+
+def token(nbytes=DEFAULT_BYTES):
+    """A URL-safe random text made of ``nbytes`` random bytes."""
+    if nbytes < MIN_BYTES:
+        raise ValueError("a backend secret needs at least %d random bytes, not %d" % (MIN_BYTES, nbytes))
+    return secrets.token_urlsafe(nbytes)
+
+
+def key_names(option):
+    """Logical key -> key name: ``option`` merged over the defaults; (names, errors)."""
+    option = option or {}
+    errors = ["keys: unknown logical key %s" % key for key in sorted(option) if key not in DEFAULT_KEYS]
+    names = dict(DEFAULT_KEYS)
+    names.update((k, v) for k, v in option.items() if k in DEFAULT_KEYS and v is not None)
+    seen = {}
+    for logical in LOGICAL_KEYS:
+        name = names[logical]
+        if not isinstance(name, str) or not KEY_NAME.match(name):
+            errors.append("keys: %s must be a Secret key name (letters, digits, '-', '_', '.'), got %r"
+                          % (logical, name))
+        elif name in seen:
+            errors.append("keys: %s and %s both use the key name %s" % (seen[name], logical, name))
+        else:
+            seen[name] = logical
+    return names, errors
+
+
+def is_ours(meta):
+    """Whether an object carries the ownership labels of the collection."""
+    labels = (meta or {}).get("labels") or {}
+    return all(labels.get(k) == v for k, v in k8s.OWNERSHIP_LABELS.items())
+
+
+def recorded(meta):
+    """Logical key -> key name recorded by an earlier run ({} when none or unreadable)."""
+    text = ((meta or {}).get("annotations") or {}).get(KEYS_ANNOTATION) or ""
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def wanted_values(params, cluster_url, cluster_token, argocd):
+    """Logical key -> wanted value ("" = none) from the module's inputs.
+
+    ``cluster_token`` is the token text, "" or PENDING; ``argocd`` is
+    (url, password) of a found instance or None.
+    """
+    values = dict.fromkeys(LOGICAL_KEYS, "")
+    values["backend_secret"] = params.get("backend_secret") or ""
+    if cluster_token:
+        values["cluster_token"] = cluster_token
+        values["cluster_url"] = cluster_url or ""
+    for logical in ("github_token", "github_client_id", "github_client_secret"):
+        values[logical] = params.get(logical) or ""
+    if argocd:
+        values["argocd_url"], values["argocd_password"] = argocd
+        values["argocd_username"] = (params.get("argocd") or {}).get("username") or ""
+    email = params.get("email") or {}
+    if email.get("enabled"):
+        for field in ("hostname", "username", "password"):
+            values["email_" + field] = email.get(field) or ""
+    return values
+
+
+def _empty_report():
+    return {"changes": {}, "generated": [], "changed_keys": [], "added": [], "updated": [], "removed": []}
+
+
+def decide(existing, values, names, labels=None, adopt=False, nbytes=DEFAULT_BYTES, token_fn=token):
+    """The step for ``secrets.ensure``: new data, report, labels, annotation.
+
+    Only keys with a value are wanted; a managed key (a key name of ``names``
+    or one recorded by an earlier run) without a value is removed; other keys
+    of the Secret are kept. BACKEND_SECRET: the given value, else the stored
+    one (also under a name it had before a rename), else generated. An
+    existing Secret without the ownership labels is left alone unless
+    ``adopt``; ``differs`` then lists the key names that would change.
+    """
+    meta = (existing or {}).get("metadata") or {}
+    decoded = sec.decode_data(existing.get("data")) if existing is not None else {}
+    foreign = existing is not None and not is_ours(meta)
+    record = {} if foreign else recorded(meta)
+    given, pending = {}, []
+    for logical in LOGICAL_KEYS:
+        name, value = names[logical], values.get(logical) or ""
+        if value is PENDING:
+            pending.append(name)
+            if not decoded.get(name):
+                given[name] = PENDING_TEXT
+        elif value or logical == "backend_secret":
+            given[name] = value
+    backend_key = names["backend_secret"]
+    old_key = record.get("backend_secret")
+    if not given[backend_key] and not decoded.get(backend_key) and old_key and decoded.get(old_key):
+        given[backend_key] = decoded[old_key]  # a renamed key keeps its value
+    managed = set(names.values()) | set(record.values())
+    remove = sorted(managed - set(given) - set(pending))
+    data, report = sec.plan(decoded if existing is not None else None, given, [(backend_key, nbytes)],
+                            token_fn, remove)
+    present = {logical: names[logical] for logical in LOGICAL_KEYS if names[logical] in data}
+    wanted_labels = dict(labels or {})
+    wanted_labels.update(k8s.OWNERSHIP_LABELS)
+    step = dict(data=data, report=report, type="Opaque", labels=wanted_labels,
+                annotations={KEYS_ANNOTATION: json.dumps(present, sort_keys=True, separators=(",", ":"))},
+                write=True, adopted=False, reused=False, differs=[])
+    if foreign:
+        if adopt:
+            step["adopted"] = True
+        else:
+            step.update(data=decoded, report=_empty_report(), write=False, reused=True,
+                        differs=report["changed_keys"])
+    return step
+
+
+def foreign_warning(namespace, name, differs):
+    """The warning for a Secret left alone; key names only."""
+    text = ("Secret %s/%s exists without the labels of this collection: it was left as it is (set adopt to "
+            "manage it)." % (namespace, name))
+    if differs:
+        text += " Keys that differ from the wanted ones: %s." % ", ".join(differs)
+    return text
+
+
+def token_of(secret):
+    """(token text, problem): the ``data.token`` of a service account token Secret."""
+    if secret is None:
+        return "", "it does not exist"
+    kind = secret.get("type") or "Opaque"
+    if kind != TOKEN_TYPE:
+        raise TokenError("it has type %s, not %s" % (kind, TOKEN_TYPE))
+    value = sec.decode_data({"token": (secret.get("data") or {}).get("token") or ""})["token"]
+    if not value:
+        return "", "it has no data.token yet (the token controller fills it for a ServiceAccount named in " \
+                   "annotation kubernetes.io/service-account.name)"
+    return value, ""
+
+
+def read_token(api, namespace, name, timeout, check_mode=False, sleep=time.sleep, clock=time.monotonic,
+               interval=1.0):
+    """The token of Secret namespace/name, waiting up to ``timeout`` seconds for it.
+
+    In check mode nothing is waited for: a token that is not there yet is
+    PENDING (the play would create or fill it first). Raises TokenError.
+    """
+    path = k8s.api_path("v1", "secrets", namespace, name)
+    deadline = clock() + timeout
+    while True:
+        try:
+            value, problem = token_of(k8s.read(api, path))
+        except TokenError as exc:
+            raise TokenError("Secret %s/%s: %s" % (namespace, name, exc)) from None
+        except k8s.ApiError as exc:
+            raise TokenError("Secret %s/%s: %s" % (namespace, name, exc)) from None
+        if value:
+            return value
+        if check_mode:
+            return PENDING
+        now = clock()
+        if now >= deadline:
+            raise TokenError("Secret %s/%s: %s after %s s" % (namespace, name, problem, timeout))
+        sleep(max(0.0, min(interval, deadline - now)))
+
+
+def pick_route(routes, instance):
+    """The server Route of an ArgoCD instance among routes labelled for it, or None."""
+    items = sorted((r for r in routes or [] if ((r.get("spec") or {}).get("host"))),
+                   key=lambda r: (r.get("metadata") or {}).get("name") or "")
+    for route in items:
+        if route["metadata"].get("name") == instance + "-server":
+            return route
+    return items[0] if items else None
+
+
+def find_argocd(api, namespace, instance):
+    """((url, password), "") of an ArgoCD instance, or (None, why it was not found)."""
+    query = {"labelSelector": "%s=%s" % (k8s.MANAGED_BY, instance)}
+    try:
+        listing = k8s.read(api, k8s.api_path("route.openshift.io/v1", "routes", namespace), query)
+    except k8s.ApiError as exc:
+        return None, "its Routes could not be read: %s" % exc
+    route = pick_route((listing or {}).get("items"), instance)
+    if route is None:
+        return None, "no Route labelled %s=%s with a host in namespace %s" % (k8s.MANAGED_BY, instance, namespace)
+    secret_name = instance + "-cluster"
+    try:
+        secret = k8s.read(api, k8s.api_path("v1", "secrets", namespace, secret_name))
+    except k8s.ApiError as exc:
+        return None, "Secret %s/%s could not be read: %s" % (namespace, secret_name, exc)
+    password = sec.decode_data({"p": ((secret or {}).get("data") or {}).get("admin.password") or ""})["p"]
+    if not password:
+        return None, "Secret %s/%s has no key admin.password" % (namespace, secret_name)
+    return ("https://" + route["spec"]["host"], password), ""
+
+
+def argocd_warning(namespace, instance, why):
+    """The warning for an ArgoCD instance that was not found."""
+    return "ArgoCD instance %s in namespace %s not found (%s): no ArgoCD keys are written." % (
+        instance, namespace, why)

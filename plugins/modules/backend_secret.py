@@ -1,0 +1,436 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: parodos.orchestrator contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: backend_secret
+short_description: Ensure the backend Secret of Red Hat Developer Hub
+version_added: "0.1.0"
+author:
+  - Parodos Orchestrator maintainers (@parodos-dev)
+description:
+  - Ensures the Secret whose keys Red Hat Developer Hub reads as environment
+    variables. It holds the backend secret, the cluster URL and service
+    account token of the Kubernetes plugins, and GitHub, ArgoCD and email
+    notification credentials.
+  - Only keys with a value are written. A managed key whose value went away
+    (an input left empty, ArgoCD not found, email disabled, a key renamed in
+    O(keys)) is removed. Keys of the Secret that the module does not manage
+    are kept. The module records the keys it wrote in the annotation
+    C(parodos.orchestrator/backend-secret-keys) (key names only).
+  - The backend secret is the value of O(backend_secret) when given, else the
+    value already stored, else a random value made once with the Python
+    C(secrets) module; it is not rotated by later runs.
+  - The service account token is read from the C(data.token) of the Secret
+    in O(cluster_token_secret); the module waits up to O(token_timeout)
+    seconds for the token controller to fill it. The cluster URL is written
+    only together with a token.
+  - With O(argocd.enabled), the ArgoCD URL is C(https://) and the host of the
+    Route labelled C(app.kubernetes.io/managed-by=<instance>) in
+    O(argocd.namespace), and the password is key C(admin.password) of Secret
+    C(<instance>-cluster). When the instance is not found no ArgoCD key is
+    written and the task warns.
+  - A Secret created by this module carries the labels
+    C(app.kubernetes.io/managed-by=parodos.orchestrator) and
+    C(app.kubernetes.io/part-of=orchestrator). An existing Secret without them
+    is not changed (the task warns, naming the keys that differ) unless
+    O(adopt) is set.
+  - An absent Secret is created with one C(POST); an existing one gets one
+    JSON merge patch carrying only what changes; nothing is sent when nothing
+    changes.
+  - The result and the diff carry key names only, never a value.
+extends_documentation_fragment:
+  - parodos.orchestrator.cluster
+  - parodos.orchestrator.cluster.WRITES
+  - kubernetes.core.k8s_auth_options
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.ACTIONGROUPS
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Writes are sent with C(dryRun=All). A Secret whose namespace does not exist yet is reported as created.
+      - A service account token that is not there yet is not waited for; its key is reported as it would be.
+  diff_mode:
+    support: full
+    details: Every value is replaced by a placeholder; changed values get a different placeholder.
+options:
+  name:
+    description: Name of the Secret.
+    type: str
+    default: backstage-backend-auth-secret
+  namespace:
+    description: Namespace of the Secret, the namespace of the Backstage.
+    type: str
+    required: true
+  labels:
+    description: Extra labels of the Secret. Other labels of an existing Secret are kept.
+    type: dict
+    default: {}
+  adopt:
+    description:
+      - Manage an existing Secret that lacks the labels of this collection,
+        giving it those labels and making its keys what this module wants.
+      - When false, such a Secret is left as it is.
+    type: bool
+    default: false
+  keys:
+    description:
+      - Key name in the Secret of each value. Keys left out keep their
+        default name.
+    type: dict
+    default: {}
+    suboptions:
+      backend_secret:
+        description: Key of the backend secret.
+        type: str
+        default: BACKEND_SECRET
+      cluster_url:
+        description: Key of the API server URL.
+        type: str
+        default: K8S_CLUSTER_URL
+      cluster_token:
+        description: Key of the service account token.
+        type: str
+        default: K8S_CLUSTER_TOKEN
+      github_token:
+        description: Key of the GitHub token.
+        type: str
+        default: GITHUB_TOKEN
+      github_client_id:
+        description: Key of the GitHub OAuth client id.
+        type: str
+        default: GITHUB_CLIENT_ID
+      github_client_secret:
+        description: Key of the GitHub OAuth client secret.
+        type: str
+        default: GITHUB_CLIENT_SECRET
+      argocd_url:
+        description: Key of the ArgoCD URL.
+        type: str
+        default: ARGOCD_URL
+      argocd_username:
+        description: Key of the ArgoCD user name.
+        type: str
+        default: ARGOCD_USERNAME
+      argocd_password:
+        description: Key of the ArgoCD password.
+        type: str
+        default: ARGOCD_PASSWORD
+      email_hostname:
+        description: Key of the SMTP host name.
+        type: str
+        default: NOTIFICATIONS_EMAIL_HOSTNAME
+      email_username:
+        description: Key of the SMTP user name.
+        type: str
+        default: NOTIFICATIONS_EMAIL_USERNAME
+      email_password:
+        description: Key of the SMTP password.
+        type: str
+        default: NOTIFICATIONS_EMAIL_PASSWORD
+  backend_secret:
+    description:
+      - The backend secret. Empty keeps the stored value, or generates one
+        when there is none.
+    type: str
+    default: ""
+  backend_secret_bytes:
+    description: Random bytes of a generated backend secret (written as URL-safe text), at least 32.
+    type: int
+    default: 48
+  cluster_url:
+    description:
+      - URL of the API server for the Kubernetes plugins. Empty means the
+        URL of the connection this module uses.
+    type: str
+    default: ""
+  cluster_token_secret:
+    description:
+      - The C(kubernetes.io/service-account-token) Secret whose token is
+        written. An empty name writes no token and no cluster URL.
+    type: dict
+    default: {}
+    suboptions:
+      namespace:
+        description: Namespace of the token Secret.
+        type: str
+        default: ""
+      name:
+        description: Name of the token Secret.
+        type: str
+        default: ""
+  token_timeout:
+    description: Seconds to wait for the token Secret to hold a token.
+    type: int
+    default: 60
+  github_token:
+    description: GitHub token of the integration and the scaffolder.
+    type: str
+    default: ""
+  github_client_id:
+    description: Client id of the GitHub OAuth application.
+    type: str
+    default: ""
+  github_client_secret:
+    description: Client secret of the GitHub OAuth application.
+    type: str
+    default: ""
+  argocd:
+    description: ArgoCD instance whose URL and credentials are written.
+    type: dict
+    default: {}
+    suboptions:
+      enabled:
+        description: Look for the instance and write its keys.
+        type: bool
+        default: false
+      namespace:
+        description: Namespace of the ArgoCD instance; required when enabled.
+        type: str
+        default: ""
+      instance:
+        description: Name of the ArgoCD instance.
+        type: str
+        default: argocd
+      username:
+        description: ArgoCD user name written with the password.
+        type: str
+        default: admin
+  email:
+    description: SMTP settings of the email notifications.
+    type: dict
+    default: {}
+    suboptions:
+      enabled:
+        description: Write the email keys that have a value.
+        type: bool
+        default: false
+      hostname:
+        description: SMTP host name.
+        type: str
+        default: ""
+      username:
+        description: SMTP user name.
+        type: str
+        default: ""
+      password:
+        description: SMTP password.
+        type: str
+        default: ""
+notes:
+  - Red Hat Developer Hub reads the Secret when its pods start; the operator
+    restarts them when a referenced Secret changes.
+seealso:
+  - module: parodos.orchestrator.generated_secret
+"""
+
+EXAMPLES = r"""
+- name: Backend secret with the Kubernetes plugin token and ArgoCD
+  parodos.orchestrator.backend_secret:
+    namespace: rhdh
+    cluster_token_secret:
+      namespace: orchestrator
+      name: orchestrator-token
+    github_token: "{{ github_token }}"
+    argocd:
+      enabled: true
+      namespace: orchestrator-gitops
+  no_log: true
+  register: backend
+
+- name: Show which keys the Secret holds
+  ansible.builtin.debug:
+    var: backend.keys
+
+- name: Other key names, and a Secret made by someone else taken over
+  parodos.orchestrator.backend_secret:
+    namespace: rhdh
+    adopt: true
+    keys:
+      github_token: GH_TOKEN
+  no_log: true
+"""
+
+RETURN = r"""
+secret:
+  description: Name and namespace of the Secret.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Name of the Secret.
+      type: str
+      sample: backstage-backend-auth-secret
+    namespace:
+      description: Namespace of the Secret.
+      type: str
+      sample: rhdh
+keys:
+  description: Every key of the Secret after the run, sorted.
+  returned: always
+  type: list
+  elements: str
+  sample: [BACKEND_SECRET, K8S_CLUSTER_TOKEN, K8S_CLUSTER_URL]
+added:
+  description: Keys added by this run.
+  returned: always
+  type: list
+  elements: str
+  sample: [K8S_CLUSTER_TOKEN, K8S_CLUSTER_URL]
+updated:
+  description: Keys whose value this run changed.
+  returned: always
+  type: list
+  elements: str
+  sample: [GITHUB_TOKEN]
+removed:
+  description: Managed keys this run removed because their value went away.
+  returned: always
+  type: list
+  elements: str
+  sample: [ARGOCD_PASSWORD, ARGOCD_URL, ARGOCD_USERNAME]
+generated:
+  description: Keys whose value this run generated.
+  returned: always
+  type: list
+  elements: str
+  sample: [BACKEND_SECRET]
+adopted:
+  description: Whether this run took over an existing Secret that lacked the labels of this collection.
+  returned: always
+  type: bool
+  sample: false
+reused:
+  description: Whether an existing Secret without the labels of this collection was left as it is.
+  returned: always
+  type: bool
+  sample: false
+"""
+
+from ansible_collections.parodos.orchestrator.plugins.module_utils import (
+    backend_secret as bs,
+    k8s,
+    secrets as sec,
+)
+
+
+SECRET_KEYS = ("backend_secret", "cluster_token", "github_token", "github_client_secret", "argocd_password",
+               "email_password")
+
+
+def argument_spec():
+    """Auth options of kubernetes.core plus the Secret settings."""
+    key_options = {n: dict(type="str", no_log=False, default=bs.DEFAULT_KEYS[n]) for n in bs.LOGICAL_KEYS}
+    return k8s.auth_argument_spec(
+        name=dict(type="str", default="backstage-backend-auth-secret"),
+        namespace=dict(type="str", required=True),
+        labels=dict(type="dict", default={}),
+        adopt=dict(type="bool", default=False),
+        keys=dict(type="dict", default={}, no_log=False, apply_defaults=True, options=key_options),
+        backend_secret=dict(type="str", default="", no_log=True),
+        backend_secret_bytes=dict(type="int", default=bs.DEFAULT_BYTES, no_log=False),
+        cluster_url=dict(type="str", default=""),
+        cluster_token_secret=dict(
+            type="dict", default={}, no_log=False, apply_defaults=True,
+            options=dict(namespace=dict(type="str", default=""), name=dict(type="str", default=""))),
+        token_timeout=dict(type="int", default=60, no_log=False),
+        github_token=dict(type="str", default="", no_log=True),
+        github_client_id=dict(type="str", default=""),
+        github_client_secret=dict(type="str", default="", no_log=True),
+        argocd=dict(type="dict", default={}, apply_defaults=True, options=dict(
+            enabled=dict(type="bool", default=False), namespace=dict(type="str", default=""),
+            instance=dict(type="str", default="argocd"), username=dict(type="str", default="admin"))),
+        email=dict(type="dict", default={}, apply_defaults=True, options=dict(
+            enabled=dict(type="bool", default=False), hostname=dict(type="str", default=""),
+            username=dict(type="str", default=""), password=dict(type="str", default="", no_log=True))),
+    )
+
+
+def check(params):
+    """Errors of options that argument_spec cannot express."""
+    errors = bs.key_names(params["keys"])[1]
+    for field in ("name", "namespace"):
+        if not params[field]:
+            errors.append("%s must not be empty" % field)
+    if params["backend_secret_bytes"] < bs.MIN_BYTES:
+        errors.append("backend_secret_bytes must be at least %d, got %d"
+                      % (bs.MIN_BYTES, params["backend_secret_bytes"]))
+    if params["token_timeout"] < 0:
+        errors.append("token_timeout must not be negative")
+    token_secret = params["cluster_token_secret"]
+    if token_secret["name"] and not token_secret["namespace"]:
+        errors.append("cluster_token_secret: namespace is required with a name")
+    argocd = params["argocd"]
+    if argocd["enabled"] and not (argocd["namespace"] and argocd["instance"]):
+        errors.append("argocd: namespace and instance are required when enabled")
+    return errors
+
+
+def run(module, api, params, check_mode):
+    """Read the inputs, ensure the Secret; return the result (key names only)."""
+    inner = getattr(module, "_module", module)
+    token_secret = params["cluster_token_secret"]
+    token = ""
+    if token_secret["name"]:
+        token = bs.read_token(api, token_secret["namespace"], token_secret["name"], params["token_timeout"],
+                              check_mode)
+    argocd = None
+    if params["argocd"]["enabled"]:
+        conf = params["argocd"]
+        argocd, why = bs.find_argocd(api, conf["namespace"], conf["instance"])
+        if argocd is None:
+            module.warn(bs.argocd_warning(conf["namespace"], conf["instance"], why))
+    # Values read from the cluster are hidden like the no_log options.
+    inner.no_log_values.update(v for v in (token if isinstance(token, str) else "",
+                                           argocd[1] if argocd else "") if len(v) >= 8)
+    values = bs.wanted_values(params, params["cluster_url"] or api.host, token, argocd)
+    names = bs.key_names(params["keys"])[0]
+
+    def decide(existing):
+        step = bs.decide(existing, values, names, params["labels"], params["adopt"], params["backend_secret_bytes"])
+        data = step["data"]
+        inner.no_log_values.update(data[names[k]] for k in SECRET_KEYS if len(data.get(names[k]) or "") >= 8)
+        return step
+
+    outcome = sec.ensure(api, params["name"], params["namespace"], decide, check_mode)
+    step = outcome["step"]
+    report = step["report"]
+    if step["reused"]:
+        module.warn(bs.foreign_warning(params["namespace"], params["name"], step["differs"]))
+    result = dict(
+        changed=outcome["changed"],
+        secret=dict(name=params["name"], namespace=params["namespace"]),
+        keys=sorted(step["data"]),
+        added=report["added"], updated=report["updated"], removed=report["removed"],
+        generated=report["generated"], adopted=step["adopted"], reused=step["reused"],
+    )
+    if module._diff:
+        result["diff"] = dict(before=outcome["before"], after=outcome["after"])
+    return result
+
+
+def main():
+    module = k8s.new_module(argument_spec())
+    params = module.params
+    errors = check(params)
+    if errors:
+        module.fail_json(msg="Invalid options: " + "; ".join(errors))
+    api = k8s.connect_or_fail(module)
+    where = "Secret %s/%s" % (params["namespace"], params["name"])
+    try:
+        result = run(module, api, params, module.check_mode)
+    except bs.TokenError as exc:
+        module.fail_json(msg="%s needs a service account token: %s" % (where, exc))
+    except (k8s.ApiError, ValueError) as exc:
+        module.fail_json(msg="%s: %s" % (where, exc))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
