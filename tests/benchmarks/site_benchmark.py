@@ -27,7 +27,8 @@ CR_READY = 10.0
 # The operators site.yml installs: package, install namespace, and the delay key of their custom resources.
 CHAINS = {"OpenShift Serverless (Knative)": ("serverless-operator", "openshift-serverless", "knative"),
           "OpenShift Serverless Logic (SonataFlow)": ("logic-operator-rhel8", "openshift-serverless-logic",
-                                                      "sonataflow")}
+                                                      "sonataflow"),
+          "Red Hat Developer Hub (Backstage)": ("rhdh", "rhdh-operator", "rhdh")}
 TARGET_FACTOR = 1.25
 MAX_REQUESTS_PER_OBJECT = 2.0
 MANAGED_BY = ("app.kubernetes.io/managed-by", "parodos.orchestrator")

@@ -13,12 +13,15 @@ from tests.helpers import REPO_ROOT, play_recap, run_playbook
 SITE = REPO_ROOT / "playbooks" / "site.yml"
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # The test cluster is quick: look at what is waited for more often than the defaults.
-FAST = {"__serverless_poll_delay": 0.2, "__serverless_logic_poll_delay": 0.2, "__postgresql_poll_delay": 1}
+FAST = {"__serverless_poll_delay": 0.2, "__serverless_logic_poll_delay": 0.2, "__postgresql_poll_delay": 1,
+        "__rhdh_poll_delay": 0.2}
 OURS = {"app.kubernetes.io/managed-by": "parodos.orchestrator", "app.kubernetes.io/part-of": "orchestrator"}
 OLM = "operators.coreos.com/v1alpha1"
 KNATIVE = "operator.knative.dev/v1beta1"
 SONATAFLOW = "sonataflow.org/v1alpha08"
 WORKFLOW_NS = "sonataflow-infra"
+RHDH = "rhdh.redhat.com/v1alpha1"
+RHDH_NS = "rhdh-operator"
 
 
 def run_site(cluster, extra_vars=None, *, check=False):
@@ -50,7 +53,8 @@ def assert_installed(store):
     for ns, sub_name, package, channel, starting_csv in (
             ("openshift-serverless", "serverless-operator", "serverless-operator", "stable", None),
             ("openshift-serverless-logic", "logic-operator-rhel8", "logic-operator-rhel8", "alpha",
-             "logic-operator-rhel8.v1.34.0")):
+             "logic-operator-rhel8.v1.34.0"),
+            (RHDH_NS, "rhdh", "rhdh", "fast-1.3", None)):
         sub = store.get(OLM, "Subscription", sub_name, ns)
         assert is_ours(sub)
         assert (sub["spec"]["name"], sub["spec"]["channel"], sub["spec"]["source"]) == (
@@ -59,7 +63,8 @@ def assert_installed(store):
         csv = store.get(OLM, "ClusterServiceVersion", sub["status"]["installedCSV"], ns)
         assert csv["status"]["phase"] == "Succeeded"
         assert [og["metadata"]["name"] for og in store.list("operators.coreos.com/v1", "OperatorGroup", ns)] == [
-            "serverless-operator-group" if ns == "openshift-serverless" else "openshift-serverless-logic"]
+            {"openshift-serverless": "serverless-operator-group", RHDH_NS: "rhdh-operator-group"}.get(
+                ns, "openshift-serverless-logic")]
     for kind, name in (("KnativeServing", "knative-serving"), ("KnativeEventing", "knative-eventing")):
         assert is_ours(store.get("v1", "Namespace", name))
         cr = store.get(KNATIVE, kind, name, name)
@@ -90,6 +95,21 @@ def assert_installed(store):
     assert namespace["metadata"]["labels"]["rhdh.redhat.com/workflow-namespace"] == ""
     policies = {p["metadata"]["name"] for p in store.list("networking.k8s.io/v1", "NetworkPolicy", WORKFLOW_NS)}
     assert policies == {"allow-rhdh-to-sonataflow-and-workflows", "allow-intra-namespace"}
+    backstage = store.get(RHDH, "Backstage", "backstage", RHDH_NS)
+    assert is_ours(backstage)
+    assert condition(backstage, "Deployed")["status"] == "True"
+    app = backstage["spec"]["application"]
+    assert [c["name"] for c in app["appConfig"]["configMaps"]] == [
+        "app-config-rhdh", "app-config-rhdh-auth", "app-config-rhdh-catalog"]
+    assert app["dynamicPluginsConfigMapName"] == "dynamic-plugins-rhdh"
+    assert app["extraEnvs"]["secrets"] == [{"name": "backstage-backend-auth-secret"}]
+    assert condition(store.get("apps/v1", "Deployment", "backstage-backstage", RHDH_NS), "Available")["status"] == "True"
+    assert store.get("apps/v1", "StatefulSet", "backstage-psql-backstage", RHDH_NS)["status"]["readyReplicas"] == 1
+    secret = store.get("v1", "Secret", "backstage-backend-auth-secret", RHDH_NS)
+    assert is_ours(secret)
+    assert sorted(secret["data"]) == ["BACKEND_SECRET", "K8S_CLUSTER_TOKEN", "K8S_CLUSTER_URL"]
+    plugins = store.get("v1", "ConfigMap", "dynamic-plugins-rhdh", RHDH_NS)["data"]["dynamic-plugins.yaml"]
+    assert "http://sonataflow-platform-data-index-service.sonataflow-infra" in plugins
 
 
 def test_site_converges_then_changes_nothing(cluster):
@@ -140,5 +160,7 @@ def test_site_check_mode_on_an_empty_cluster_writes_nothing(cluster):
                 "Namespace/knative-serving", "KnativeServing/knative-serving/knative-serving",
                 "KnativeEventing/knative-eventing/knative-eventing",
                 "SonataFlowPlatform/sonataflow-infra/sonataflow-platform",
-                "SonataFlowClusterPlatform/cluster-platform"):
+                "SonataFlowClusterPlatform/cluster-platform",
+                "Subscription/rhdh-operator/rhdh", "Backstage/rhdh-operator/backstage",
+                "ConfigMap/rhdh-operator/app-config-rhdh"):
         assert ref in out, ref

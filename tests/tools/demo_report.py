@@ -2,8 +2,9 @@
 
 Lists the namespaces, the OLM Subscriptions and ClusterServiceVersions, the
 custom resources the Orchestrator uses, and the Deployments and StatefulSets in
-the namespaces where any of those live. Kinds the cluster does not serve are
-skipped, so the report works on any cluster.
+the namespaces where any of those live, and each Developer Hub with its URL.
+Kinds the cluster does not serve are skipped, so the report works on any
+cluster.
 """
 
 import argparse
@@ -95,6 +96,22 @@ def report(client):
     table("Orchestrator custom resources", custom)
     used = sorted({row[1] for row in olm + custom if row[1]})
     table(f"Workloads in {', '.join(used) or 'no namespace'}", rows(client, WORKLOADS, used) if used else [])
+    table("Developer Hub", developer_hub(client))
+
+
+def developer_hub(client):
+    """(namespace/name, ready or not, URL) of each Backstage; the URL is https:// + the host of its Route."""
+    out = []
+    for obj in list_kind(client, "rhdh.redhat.com/v1alpha1", "Backstage") or []:
+        meta = obj["metadata"]
+        deployed = [c for c in (obj.get("status") or {}).get("conditions") or [] if c.get("type") == "Deployed"]
+        ready = "ready" if deployed and deployed[0].get("status") == "True" else "not ready"
+        routes = list_kind(client, "route.openshift.io/v1", "Route", meta["namespace"]) or []
+        hosts = [(r.get("spec") or {}).get("host") for r in routes
+                 if r["metadata"]["name"] == f"backstage-{meta['name']}"]
+        url = f"https://{hosts[0]}" if hosts and hosts[0] else "(no Route yet)"
+        out.append((f"{meta['namespace']}/{meta['name']}", ready, url))
+    return out
 
 
 def main(argv=None):
