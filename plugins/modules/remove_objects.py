@@ -80,6 +80,11 @@ options:
       component:
         description: Human name used in messages; defaults to the kind.
         type: str
+  list_only:
+    description:
+      - Only read and return in RV(found) what matches; nothing is deleted or waited for.
+    type: bool
+    default: false
   timeout:
     description: Seconds to wait until every object is gone.
     type: int
@@ -102,6 +107,14 @@ EXAMPLES = r"""
         label_selector: app.kubernetes.io/component=rhdh
         component: Developer Hub
 
+- name: Find the Secrets of ours in any namespace, without removing them
+  parodos.orchestrator.remove_objects:
+    list_only: true
+    resources:
+      - api_version: v1
+        kind: Secret
+  register: our_secrets
+
 - name: Remove the ClusterServiceVersion that OLM installed for our Subscription
   parodos.orchestrator.remove_objects:
     resources:
@@ -119,6 +132,12 @@ removed:
   type: list
   elements: str
   sample: [Backstage rhdh-operator/backstage]
+found:
+  description: The objects that matched (and may be removed), before any deletion.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{kind: Backstage, namespace: rhdh-operator, name: backstage}]
 kept:
   description: Objects that matched but do not carry the ownership mark, left as they are.
   returned: always
@@ -151,6 +170,7 @@ def argument_spec():
             exclude=dict(type="list", elements="str", default=[]),
             component=dict(type="str"),
         )),
+        list_only=dict(type="bool", default=False),
         timeout=dict(type="int", default=300),
         sleep=dict(type="float", default=2),
     )
@@ -188,8 +208,8 @@ def object_path(item, plural, obj):
     return k8s.api_path(item["api_version"], plural, meta.get("namespace") or "", meta["name"])
 
 
-def remove(api, items, check_mode, timeout, sleep, clock=time.monotonic, pause=time.sleep):
-    """Delete and wait; returns the result, with ``msg`` set on failure."""
+def remove(api, items, check_mode, timeout, sleep, clock=time.monotonic, pause=time.sleep, list_only=False):
+    """Delete and wait (or only find, with ``list_only``); returns the result, with ``msg`` set on failure."""
     discovery = k8s.Discovery(api)
     targets, kept = [], []
     for item in items:
@@ -197,7 +217,12 @@ def remove(api, items, check_mode, timeout, sleep, clock=time.monotonic, pause=t
         chosen, foreign = removal.pick(item, objects)
         kept.extend(removal.ref(item["kind"], obj) for obj in foreign)
         targets.extend((item, plural, obj) for obj in chosen)
-    result = dict(changed=False, removed=[removal.ref(item["kind"], obj) for item, _p, obj in targets], kept=kept)
+    found = [dict(kind=item["kind"], namespace=obj["metadata"].get("namespace") or "", name=obj["metadata"]["name"])
+             for item, _p, obj in targets]
+    result = dict(changed=False, removed=[], found=found, kept=kept)
+    if list_only:
+        return result
+    result["removed"] = [removal.ref(item["kind"], obj) for item, _p, obj in targets]
     for item, plural, obj in targets:
         if removal.is_deleting(obj):
             continue
@@ -247,7 +272,8 @@ def main():
         module.fail_json(msg="Invalid options: " + "; ".join(errors), changed=False)
     api = k8s.connect_or_fail(module, changed=False)
     try:
-        result = remove(api, items, module.check_mode, params["timeout"], params["sleep"])
+        result = remove(api, items, module.check_mode, params["timeout"], params["sleep"],
+                        list_only=params["list_only"])
     except k8s.ApiError as exc:
         module.fail_json(msg="Removing objects failed: %s (HTTP %s)" % (exc, exc.status), changed=False)
     if result.get("msg"):

@@ -93,9 +93,12 @@ class Clock:
             self.on_pause(self.api)
 
 
-def run(api, resources, check=False, timeout=30, on_pause=None):
+def run(api, resources, check=False, timeout=30, on_pause=None, list_only=False):
     clock = Clock(api, on_pause)
-    return remove_objects.remove(api, items(*resources), check, timeout, 2, clock=clock, pause=clock.pause)
+    result = remove_objects.remove(api, items(*resources), check, timeout, 2, clock=clock, pause=clock.pause,
+                                   list_only=list_only)
+    result.pop("found")
+    return result
 
 
 SECRETS = "/api/v1/namespaces/rhdh/secrets"
@@ -189,3 +192,12 @@ def test_named_object_must_match_the_selector_too():
     result = run(api, [{"api_version": "v1", "kind": "Secret", "namespace": "rhdh", "name": "ours",
                         "label_selector": "app.kubernetes.io/component=postgresql"}])
     assert result["removed"] == [] and api.deletes() == []
+
+
+def test_list_only_finds_without_deleting():
+    api = FakeApi({SECRETS + "/ours": secret("ours"), SECRETS + "/theirs": secret("theirs", {})})
+    resources = items({"api_version": "v1", "kind": "Secret", "namespace": "rhdh"})
+    result = remove_objects.remove(api, resources, False, 30, 2, list_only=True)
+    assert result == {"changed": False, "removed": [], "kept": [],
+                      "found": [{"kind": "Secret", "namespace": "rhdh", "name": "ours"}]}
+    assert api.deletes() == [] and len(api.objects) == 2
