@@ -101,3 +101,43 @@ def http(cluster, method: str, path: str, body=None, *, token: str | None = "def
         return resp.status, resp.headers, payload
     finally:
         conn.close()
+
+
+def run_module(cluster, tmp_path, module: str, args: dict, *, check: bool = False, diff: bool = False,
+               verbose: bool = False, extra_vars: dict | None = None, before: tuple | list = ()):
+    """Run parodos.orchestrator.<module> once (its failure kept in the result); return (output, result).
+
+    ``before`` are tasks run ahead of the module in the same play; the registered result is read back
+    from a file in ``tmp_path``. The run itself must succeed and show no Traceback.
+    """
+    result_file = tmp_path / "result.json"
+    result_file.unlink(missing_ok=True)
+    play = [{
+        "name": module, "hosts": "localhost", "connection": "local", "gather_facts": False,
+        "tasks": [*before,
+                  {"name": "Run " + module, "parodos.orchestrator." + module: args, "register": "module_result",
+                   "ignore_errors": True},
+                  {"name": "Save the result", "check_mode": False, "changed_when": False,
+                   "ansible.builtin.copy": {"dest": str(result_file), "mode": "0600",
+                                            "content": "{{ module_result | to_json }}"}}],
+    }]
+    flags = (("-vvv",) if verbose else ()) + (("--diff",) if diff else ())
+    proc = run_playbook(cluster, play, extra_vars, check=check, args=flags)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output
+    assert "Traceback" not in output, output
+    return output, json.loads(result_file.read_text())
+
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def writes(cluster, *, dry_run: bool | None = False, since: int = 0, reviews: bool = False) -> list:
+    """(method, path) of the logged requests that could change the cluster, from entry ``since`` on.
+
+    ``dry_run``: False for real writes only, True for dryRun=All ones only, None for both.
+    SelfSubjectAccessReviews store nothing and are left out unless ``reviews``.
+    """
+    return [(e.method, e.path) for e in cluster.requests.entries[since:]
+            if e.method in WRITE_METHODS and (dry_run is None or ("dryRun=All" in e.query) == dry_run)
+            and (reviews or not e.path.endswith("/selfsubjectaccessreviews"))]

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import base64
-import json
 
-from tests.helpers import play_recap, run_playbook
+from tests.helpers import play_recap, run_module, writes
 
 NAME = "backstage-backend-auth-secret"
 NAMESPACE = "rhdh"
-RESULT = "result.json"
 GITHUB = {"github_token": "ghp_e2eGithubTokenValue0123456789", "github_client_id": "Iv1.e2eclientid",
           "github_client_secret": "e2e-github-client-secret-value"}
 MANAGER = "parodos.orchestrator"
@@ -29,33 +27,14 @@ def seed(cluster, token_secret=True):
                      manager="test")
 
 
-def play(tmp_path, **options):
-    """The module with the GitHub values from extra vars, then its result saved to a file."""
+def run(cluster, tmp_path, check=False, **options):
+    """The module with the GitHub values from extra vars."""
     args = {"namespace": NAMESPACE,
             "cluster_token_secret": {"namespace": "orchestrator", "name": "orchestrator-token"},
             "github_token": "{{ github_token }}", "github_client_id": "{{ github_client_id }}",
             "github_client_secret": "{{ github_client_secret }}", **options}
-    return [{
-        "name": "Ensure the backend Secret",
-        "hosts": "localhost",
-        "connection": "local",
-        "gather_facts": False,
-        "tasks": [
-            {"name": "Ensure the Secret", "parodos.orchestrator.backend_secret": args,
-             "register": "backend", "ignore_errors": True},
-            {"name": "Save the result", "check_mode": False, "changed_when": False,
-             "ansible.builtin.copy": {"dest": str(tmp_path / RESULT), "mode": "0600",
-                                      "content": "{{ backend | to_json }}"}},
-        ],
-    }]
-
-
-def run(cluster, tmp_path, check=False, **options):
-    proc = run_playbook(cluster, play(tmp_path, **options), extra_vars=GITHUB, check=check,
-                        args=("-vvv", "--diff"))
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output
-    return output, json.loads((tmp_path / RESULT).read_text())
+    return run_module(cluster, tmp_path, "backend_secret", args, check=check, diff=True, verbose=True,
+                      extra_vars=GITHUB)
 
 
 def stored(cluster, name=NAME, namespace=NAMESPACE):
@@ -63,11 +42,6 @@ def stored(cluster, name=NAME, namespace=NAMESPACE):
     if obj is None:
         return None
     return {k: base64.b64decode(v).decode() for k, v in (obj.get("data") or {}).items()}
-
-
-def writes(cluster):
-    return [(e.method, e.path, e.query) for e in cluster.requests.entries
-            if e.method in ("POST", "PUT", "PATCH", "DELETE")]
 
 
 def assert_hidden(output, values):
@@ -103,7 +77,7 @@ def test_token_secret_then_nothing_to_do(cluster, tmp_path):
     assert result["changed"] is False
     assert play_recap(output)["changed"] == 0
     assert result["keys"] == keys and result["added"] == result["updated"] == result["removed"] == []
-    assert writes(cluster) == []
+    assert writes(cluster, dry_run=None, reviews=True) == []
     assert stored(cluster) == data
     assert_hidden(output, [data["BACKEND_SECRET"], token, GITHUB["github_token"], GITHUB["github_client_secret"]])
 
@@ -146,8 +120,8 @@ def test_check_mode_writes_nothing(cluster, tmp_path):
     assert result["changed"] is True
     assert "BACKEND_SECRET" in result["keys"]
     assert stored(cluster) is None
-    assert [(m, p, "dryRun=All" in q) for m, p, q in writes(cluster)] == [
-        ("POST", "/api/v1/namespaces/%s/secrets" % NAMESPACE, True)]
+    assert writes(cluster, reviews=True) == []
+    assert writes(cluster, dry_run=True, reviews=True) == [("POST", "/api/v1/namespaces/%s/secrets" % NAMESPACE)]
     assert "<hidden, changed>" in output
 
 
@@ -160,7 +134,7 @@ def test_foreign_secret_is_reused_then_adopted(cluster, tmp_path):
     output, result = run(cluster, tmp_path, cluster_token_secret={"name": ""})
     assert result["changed"] is False and result["reused"] is True
     assert result["keys"] == ["BACKEND_SECRET"]
-    assert writes(cluster) == []
+    assert writes(cluster, dry_run=None, reviews=True) == []
     assert "left as it is" in output and "GITHUB_TOKEN" in output
     assert_hidden(output, [theirs])
 
@@ -175,10 +149,9 @@ def test_foreign_secret_is_reused_then_adopted(cluster, tmp_path):
 
 def test_token_that_never_comes_fails_clearly(cluster, tmp_path):
     seed(cluster, token_secret=False)
-    proc = run_playbook(cluster, play(tmp_path, token_timeout=0), extra_vars=GITHUB)
-    result = json.loads((tmp_path / RESULT).read_text())
+    output, result = run(cluster, tmp_path, token_timeout=0)
     assert result["failed"] is True
     assert result["msg"] == ("Secret rhdh/backstage-backend-auth-secret needs a service account token: "
                              "Secret orchestrator/orchestrator-token: it does not exist after 0 s")
     assert stored(cluster) is None
-    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "Traceback" not in output

@@ -15,14 +15,13 @@ import time
 from kubernetes import config as kube_config
 from kubernetes.dynamic import DynamicClient
 
-from tests.helpers import REPO_ROOT, play_recap, run_playbook
+from tests.helpers import REPO_ROOT, play_recap, run_playbook, writes
 
 SITE = REPO_ROOT / "playbooks" / "site.yml"
 CLEANUP = REPO_ROOT / "playbooks" / "cleanup.yml"
 FAST_SITE = {"__serverless_poll_delay": 0.2, "__serverless_logic_poll_delay": 0.2, "__postgresql_poll_delay": 1,
              "__rhdh_poll_delay": 0.2}
 FAST = {"__cleanup_poll_delay": 0.2}
-WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 MANAGED_BY = "app.kubernetes.io/managed-by"
 OURS = {MANAGED_BY: "parodos.orchestrator", "app.kubernetes.io/part-of": "orchestrator"}
 OLM = "operators.coreos.com/v1alpha1"
@@ -45,13 +44,6 @@ def run_cleanup(cluster, extra_vars=None, *, check=False):
 
 def flat(text):
     return " ".join(text.replace("\\n", "\n").split())
-
-
-def writes(cluster, *, dry_run=False):
-    """(method, path) of the requests that could change the cluster (dry-run ones only when asked)."""
-    return [(e.method, e.path) for e in cluster.requests.entries
-            if e.method in WRITE_METHODS and ("dryRun=All" in e.query) == dry_run
-            and not e.path.endswith("/selfsubjectaccessreviews")]
 
 
 def ours(store):

@@ -7,9 +7,8 @@ import json
 
 import yaml
 
-from tests.helpers import play_recap, run_playbook
+from tests.helpers import play_recap, run_module, run_playbook, writes
 
-RESULT = "result.json"
 NS = "team-rhdh"
 CM = "my-dynamic-plugins"
 KEY = "dynamic-plugins.yaml"
@@ -53,32 +52,9 @@ def wanted(backend_version="1.3.0", signals=True):
     return plugins
 
 
-def play(tmp_path, **options):
-    args = {"name": CM, "namespace": NS, "plugins": wanted(), **options}
-    return [{
-        "name": "Dynamic plugins", "hosts": "localhost", "connection": "local", "gather_facts": False,
-        "tasks": [
-            {"name": "Ensure the plugins", "parodos.orchestrator.dynamic_plugins": args,
-             "register": "dp_result", "ignore_errors": True},
-            {"name": "Save the result", "check_mode": False, "changed_when": False,
-             "ansible.builtin.copy": {"dest": str(tmp_path / RESULT), "mode": "0600",
-                                      "content": "{{ dp_result | to_json }}"}},
-        ],
-    }]
-
-
 def run(cluster, tmp_path, check=False, diff=False, **options):
-    proc = run_playbook(cluster, play(tmp_path, **options), check=check, args=("--diff",) if diff else ())
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output
-    assert "Traceback" not in output, output
-    return output, json.loads((tmp_path / RESULT).read_text())
-
-
-def writes(cluster, dry_run=False):
-    return [(e.method, e.path) for e in cluster.requests.entries
-            if e.method in ("POST", "PUT", "PATCH", "DELETE") and ("dryRun=All" in e.query) == dry_run
-            and "selfsubject" not in e.path]
+    args = {"name": CM, "namespace": NS, "plugins": wanted(), **options}
+    return run_module(cluster, tmp_path, "dynamic_plugins", args, check=check, diff=diff)
 
 
 def namespace(cluster, name=NS):

@@ -3,45 +3,25 @@
 from __future__ import annotations
 
 import base64
-import json
 
-from tests.helpers import play_recap, run_playbook
+from tests.helpers import play_recap, run_module, writes
 
 NAME = "sonataflow-psql-postgresql"
 NAMESPACE = "default"
-RESULT = "result.json"
 
 
-def play(tmp_path, namespace=NAMESPACE, **extra):
-    """One play: the module, then its registered result saved to a file."""
-    return [{
-        "name": "Ensure the credentials Secret",
-        "hosts": "localhost",
-        "connection": "local",
-        "gather_facts": False,
-        "tasks": [
-            {"name": "Ensure the Secret",
-             "parodos.orchestrator.generated_secret": {
-                 "name": NAME, "namespace": namespace,
-                 "labels": {"app.kubernetes.io/managed-by": "parodos.orchestrator"},
-                 "data": {"postgres-username": "sonataflow"},
-                 "generate": [{"key": "postgres-password", "length": 24}], **extra},
-             "register": "secret_result"},
-            {"name": "Save the result",
-             "check_mode": False,
-             "changed_when": False,
-             "ansible.builtin.copy": {"dest": str(tmp_path / RESULT), "mode": "0600",
-                                      "content": "{{ secret_result | to_json }}"}},
-        ],
-    }]
+def secret_args(namespace=NAMESPACE, **extra):
+    return {"name": NAME, "namespace": namespace, "labels": {"app.kubernetes.io/managed-by": "parodos.orchestrator"},
+            "data": {"postgres-username": "sonataflow"}, "generate": [{"key": "postgres-password", "length": 24}],
+            **extra}
 
 
 def run(cluster, tmp_path, check=False, diff=False, **extra):
-    args = ("-vvv", "--diff") if diff else ("-vvv",)
-    proc = run_playbook(cluster, play(tmp_path, **extra), check=check, args=args)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output
-    return output, json.loads((tmp_path / RESULT).read_text())
+    """The module, which must succeed; returns (output, result)."""
+    output, result = run_module(cluster, tmp_path, "generated_secret", secret_args(**extra), check=check, diff=diff,
+                                verbose=True)
+    assert not result.get("failed"), output
+    return output, result
 
 
 def stored(cluster, namespace=NAMESPACE):
@@ -49,11 +29,6 @@ def stored(cluster, namespace=NAMESPACE):
     if obj is None:
         return None
     return {k: base64.b64decode(v).decode() for k, v in obj["data"].items()}
-
-
-def unsafe_writes(cluster):
-    return [(e.method, e.path, e.query) for e in cluster.requests.entries
-            if e.method in ("POST", "PUT", "PATCH", "DELETE") and "dryRun=All" not in e.query]
 
 
 def test_create_then_keep(cluster, tmp_path):
@@ -101,7 +76,7 @@ def test_check_mode_writes_nothing(cluster, tmp_path):
     assert result["changed"] is True
     assert result["generated"] == ["postgres-password"]
     assert stored(cluster) is None
-    assert unsafe_writes(cluster) == []
+    assert writes(cluster, reviews=True) == []
     dry = cluster.requests.find("POST", "/namespaces/default/secrets")
     assert [(e.status, "dryRun=All" in e.query) for e in dry] == [(201, True)]
     assert "<hidden, changed>" in output
@@ -111,12 +86,12 @@ def test_check_mode_in_a_missing_namespace(cluster, tmp_path):
     output, result = run(cluster, tmp_path, check=True, namespace="not-yet")
     assert result["changed"] is True
     assert stored(cluster, "not-yet") is None
-    assert unsafe_writes(cluster) == []
+    assert writes(cluster, reviews=True) == []
 
 
 def test_missing_namespace_fails_clearly(cluster, tmp_path):
-    proc = run_playbook(cluster, play(tmp_path, namespace="not-yet"))
-    assert proc.returncode != 0
-    assert "Secret not-yet/%s: " % NAME in proc.stdout
-    assert "not found" in proc.stdout
-    assert "Traceback" not in proc.stdout + proc.stderr
+    output, result = run_module(cluster, tmp_path, "generated_secret", secret_args(namespace="not-yet"))
+    assert result["failed"] is True
+    assert "Secret not-yet/%s: " % NAME in output
+    assert "not found" in output
+    assert "Traceback" not in output

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.helpers import run_playbook
+from tests.helpers import run_module, writes
 
 V1A1 = "operators.coreos.com/v1alpha1"
 OG_API = "operators.coreos.com/v1"
-RESULT = "result.json"
 OURS = {"app.kubernetes.io/managed-by": "parodos.orchestrator", "app.kubernetes.io/part-of": "orchestrator"}
 SERVERLESS = {
     "component": "OpenShift Serverless operator",
@@ -31,34 +29,9 @@ LOGIC = {
 FAST = {"delays": {"olm_install": 0.3}}
 
 
-def play(tmp_path, args):
-    """The module (its failure kept), then its registered result saved to a file."""
-    return [{
-        "name": "Install an operator",
-        "hosts": "localhost",
-        "connection": "local",
-        "gather_facts": False,
-        "tasks": [
-            {"name": "Install", "parodos.orchestrator.olm_operator": args, "register": "olm_result",
-             "ignore_errors": True},
-            {"name": "Save the result", "check_mode": False, "changed_when": False,
-             "ansible.builtin.copy": {"dest": str(tmp_path / RESULT), "mode": "0600",
-                                      "content": "{{ olm_result | to_json }}"}},
-        ],
-    }]
-
-
 def run(cluster, tmp_path, check=False, **args):
     """Run the module; returns its result (``failed`` set when it failed)."""
-    proc = run_playbook(cluster, play(tmp_path, {"wait_sleep": 0.1, **args}), check=check)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return json.loads((tmp_path / RESULT).read_text())
-
-
-def writes(cluster, dry_run=False):
-    """(method, path) of the writes the server answered; dry-run ones only when asked."""
-    return [(e.method, e.path) for e in cluster.requests.entries
-            if e.method in ("POST", "PUT", "PATCH", "DELETE") and ("dryRun=All" in e.query) == dry_run]
+    return run_module(cluster, tmp_path, "olm_operator", {"wait_sleep": 0.1, **args}, check=check)[1]
 
 
 def plans(cluster, namespace):
@@ -99,7 +72,7 @@ def test_install_then_nothing_to_do(cluster_factory, tmp_path):
     cluster.requests.reset()
     again = run(cluster, tmp_path, wait=True, wait_timeout=60, **SERVERLESS)
     assert again["changed"] is False and again["ready"] is True and again["created"] == []
-    assert writes(cluster) == [] and writes(cluster, dry_run=True) == []
+    assert writes(cluster, reviews=True) == [] and writes(cluster, dry_run=True, reviews=True) == []
 
 
 def test_no_change_run_reads_little(cluster_factory, tmp_path):
@@ -122,8 +95,8 @@ def test_changed_spec_of_our_subscription_is_patched(cluster_factory, tmp_path):
     cluster.requests.reset()
     result = run(cluster, tmp_path, **{**SERVERLESS, "channel": "stable-1.34"})
     assert result["changed"] is True and result["created"] == []
-    assert writes(cluster) == [("PATCH", "/apis/operators.coreos.com/v1alpha1/namespaces/openshift-serverless/"
-                                         "subscriptions/serverless-operator")]
+    assert writes(cluster, reviews=True) == [("PATCH", "/apis/operators.coreos.com/v1alpha1/namespaces/"
+                                                       "openshift-serverless/subscriptions/serverless-operator")]
     sub = cluster.store.get(V1A1, "Subscription", "serverless-operator", "openshift-serverless")
     assert sub["spec"]["channel"] == "stable-1.34"
 
@@ -162,7 +135,7 @@ def test_unknown_channel_fails_before_any_write(cluster, tmp_path):
     assert result["failed"] is True
     assert result["msg"] == ("OpenShift Serverless operator: package serverless-operator has no channel nightly in "
                              "catalog redhat-operators (available channels: stable, stable-1.33, stable-1.34)")
-    assert writes(cluster) == [] and writes(cluster, dry_run=True) == []
+    assert writes(cluster, reviews=True) == [] and writes(cluster, dry_run=True, reviews=True) == []
     assert cluster.store.try_get("v1", "Namespace", "openshift-serverless") is None
 
 
@@ -171,7 +144,7 @@ def test_starting_csv_not_in_channel_fails(cluster, tmp_path):
     assert result["failed"] is True
     assert ("has no ClusterServiceVersion logic-operator-rhel8.v1.30.0 (available: logic-operator-rhel8.v1.35.0, "
             "logic-operator-rhel8.v1.34.0, logic-operator-rhel8.v1.33.0)") in result["msg"]
-    assert writes(cluster) == []
+    assert writes(cluster, reviews=True) == []
 
 
 def test_transient_api_errors_while_waiting(cluster_factory, tmp_path):
@@ -241,7 +214,7 @@ def test_subscription_of_someone_else_is_reused(cluster_factory, tmp_path):
     assert result["subscription"] == {"name": "serverless", "namespace": "team-operators"}
     assert result["ready"] is True and result["csv"] == {"name": "serverless-operator.v1.33.2",
                                                          "phase": "Succeeded"}
-    assert writes(cluster) == [] and writes(cluster, dry_run=True) == []
+    assert writes(cluster, reviews=True) == [] and writes(cluster, dry_run=True, reviews=True) == []
     assert store.try_get("v1", "Namespace", "openshift-serverless") is None
     after = store.get(V1A1, "Subscription", "serverless", "team-operators")
     assert after["spec"] == before["spec"]
@@ -273,7 +246,7 @@ def test_check_mode_on_an_empty_cluster(cluster, tmp_path):
     assert result["created"] == ["Namespace/openshift-serverless",
                                  "OperatorGroup/openshift-serverless/serverless-operator-group",
                                  "Subscription/openshift-serverless/serverless-operator"]
-    assert writes(cluster) == []
-    assert [m for m, dummy in writes(cluster, dry_run=True)] == ["POST", "POST", "POST"]
+    assert writes(cluster, reviews=True) == []
+    assert [m for m, dummy in writes(cluster, dry_run=True, reviews=True)] == ["POST", "POST", "POST"]
     assert cluster.store.try_get("v1", "Namespace", "openshift-serverless") is None
     assert cluster.store.list(V1A1, "Subscription") == []

@@ -12,12 +12,11 @@ import re
 
 import pytest
 
-from tests.helpers import REPO_ROOT, play_recap, run_playbook
+from tests.helpers import REPO_ROOT, play_recap, run_playbook, writes
 
 NS = "sonataflow-infra"
 NAME = "sonataflow-psql-postgresql"
 JOB = "sonataflow-psql-create-database"
-WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Seconds between the role's looks at what it waits for (5 by default): the test cluster is quick.
 POLL_DELAY = 1
 
@@ -45,15 +44,6 @@ def run_role(cluster, tmp_path, extra_vars=None, *, check=False, args=()):
     proc = run_playbook(cluster, [PLAY], extra_vars, check=check, args=args, timeout=180)
     facts = json.loads(facts_file.read_text()) if facts_file.is_file() else None
     return proc.returncode, proc.stdout + proc.stderr, play_recap(proc.stdout), facts
-
-
-def writes(cluster, since: int = 0, *, dry_run: bool = False):
-    """(method, path) of requests that could change the cluster (dry-run ones only when ``dry_run``)."""
-    out = []
-    for entry in cluster.requests.entries[since:]:
-        if entry.method in WRITE_METHODS and ("dryRun=All" in entry.query) == dry_run:
-            out.append((entry.method, entry.path))
-    return out
 
 
 def flat(output: str) -> str:
@@ -136,7 +126,7 @@ def test_deploy_creates_everything_then_changes_nothing(cluster, tmp_path):
     assert rc == 0, output
     assert recap["changed"] == 0, output
     assert password(cluster) == first
-    assert writes(cluster, mark) in ([], [
+    assert writes(cluster, since=mark, reviews=True) in ([], [
         ("PATCH", f"/apis/apps/v1/namespaces/{NS}/statefulsets/{NAME}"),
         ("PATCH", f"/api/v1/namespaces/{NS}/services/{NAME}")])
     # the apply reads the StatefulSet once, the wait once more: no discovery, no second look
@@ -149,7 +139,7 @@ def test_deploy_creates_everything_then_changes_nothing(cluster, tmp_path):
     rc, output, recap, dummy = run_role(cluster, tmp_path, check=True, args=("--diff",))
     assert rc == 0, output
     assert recap["changed"] == 0, output
-    assert writes(cluster, mark) == []
+    assert writes(cluster, since=mark, reviews=True) == []
 
 
 def test_check_mode_on_an_empty_cluster_writes_nothing(cluster, tmp_path):
@@ -158,7 +148,7 @@ def test_check_mode_on_an_empty_cluster_writes_nothing(cluster, tmp_path):
     assert rc == 0, output
     assert recap["changed"] >= 2
     assert f"Would create StatefulSet and Service {NS}/{NAME} in the new namespace {NS}" in flat(output)
-    assert writes(cluster) == []
+    assert writes(cluster, reviews=True) == []
     assert cluster.store.try_get("v1", "Namespace", NS) is None
     assert facts["host"] == f"{NAME}.{NS}.svc"
 
@@ -184,7 +174,8 @@ def test_custom_names_in_an_existing_namespace(cluster, tmp_path):
     assert cluster.store.get("v1", "Service", "db", "workflows")["spec"]["ports"][0]["port"] == 5433
     assert facts["host"] == "db.workflows.svc" and facts["port"] == 5433
     assert cluster.store.get("v1", "Namespace", "workflows") == namespace
-    assert not [w for w in writes(cluster) if w[1].startswith("/api/v1/namespaces") and w[1].count("/") <= 4]
+    assert not [w for w in writes(cluster, reviews=True)
+                if w[1].startswith("/api/v1/namespaces") and w[1].count("/") <= 4]
 
 
 def test_statefulset_that_never_becomes_ready_fails_naming_it(cluster_factory, tmp_path):
@@ -232,7 +223,7 @@ def test_database_job_completes_once_and_is_replaced_when_settings_change(cluste
     rc, output, recap, dummy = run_role(cluster, tmp_path, {"postgresql_database_job": True})
     assert rc == 0, output
     assert recap["changed"] == 0, output
-    assert not [w for w in writes(cluster, mark) if "/jobs" in w[1] or "/configmaps" in w[1]]
+    assert not [w for w in writes(cluster, since=mark, reviews=True) if "/jobs" in w[1] or "/configmaps" in w[1]]
     assert cluster.store.get("batch/v1", "Job", JOB, NS)["metadata"]["uid"] == job["metadata"]["uid"]
 
     settings = {"postgresql_database_job": True, "postgresql_database": "workflows"}
@@ -260,7 +251,7 @@ def test_failed_database_job_shows_its_log_and_is_replaced_next_run(cluster_fact
     mark = len(cluster.requests)
     rc, output, dummy, dummy = run_role(cluster, tmp_path, {"postgresql_database_job": True})
     assert rc == 0, output
-    job_writes = [w for w in writes(cluster, mark) if "/jobs" in w[1]]
+    job_writes = [w for w in writes(cluster, since=mark, reviews=True) if "/jobs" in w[1]]
     assert job_writes == [("DELETE", f"/apis/batch/v1/namespaces/{NS}/jobs/{JOB}"),
                           ("POST", f"/apis/batch/v1/namespaces/{NS}/jobs")]
     job = cluster.store.get("batch/v1", "Job", JOB, NS)

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
+from tests.helpers import run_module
 
-from tests.helpers import run_playbook
-
-RESULT = "result.json"
 OURS = {"app.kubernetes.io/managed-by": "parodos.orchestrator", "app.kubernetes.io/part-of": "orchestrator",
         "app.kubernetes.io/component": "rhdh"}
 CONFIGMAPS = {"api_version": "v1", "kind": "ConfigMap", "namespace": "default",
@@ -21,16 +18,8 @@ def configmap(name, labels, finalizers=()):
 
 
 def remove(cluster, tmp_path, resources, check=False, **options):
-    play = [{"name": "Remove", "hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": [
-        {"name": "Remove objects", "parodos.orchestrator.remove_objects": {"resources": resources, "sleep": 0.2,
-                                                                           **options},
-         "register": "removal", "ignore_errors": True},
-        {"name": "Save the result", "check_mode": False, "changed_when": False,
-         "ansible.builtin.copy": {"dest": str(tmp_path / RESULT), "mode": "0600",
-                                  "content": "{{ removal | to_json }}"}}]}]
-    proc = run_playbook(cluster, play, check=check)
-    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
-    return json.loads((tmp_path / RESULT).read_text())
+    return run_module(cluster, tmp_path, "remove_objects", {"resources": resources, "sleep": 0.2, **options},
+                      check=check)[1]
 
 
 def names(cluster):

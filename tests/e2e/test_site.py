@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import re
 
-from tests.helpers import REPO_ROOT, play_recap, run_playbook
+from tests.helpers import REPO_ROOT, play_recap, run_playbook, writes
 
 SITE = REPO_ROOT / "playbooks" / "site.yml"
-WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # The test cluster is quick: look at what is waited for more often than the defaults.
 FAST = {"__serverless_poll_delay": 0.2, "__serverless_logic_poll_delay": 0.2, "__postgresql_poll_delay": 1,
         "__rhdh_poll_delay": 0.2}
@@ -27,16 +26,6 @@ RHDH_NS = "rhdh-operator"
 def run_site(cluster, extra_vars=None, *, check=False):
     proc = run_playbook(cluster, SITE, {**FAST, **(extra_vars or {})}, check=check, timeout=400)
     return proc.returncode, proc.stdout + proc.stderr, play_recap(proc.stdout)
-
-
-def writes(cluster, *, dry_run=False):
-    """(method, path) of the requests that could change the cluster (dry-run ones only when asked).
-
-    SelfSubjectAccessReviews (the preflight's permission checks) are answered without storing anything.
-    """
-    return [(e.method, e.path) for e in cluster.requests.entries
-            if e.method in WRITE_METHODS and ("dryRun=All" in e.query) == dry_run
-            and not e.path.endswith("/selfsubjectaccessreviews")]
 
 
 def condition(obj, ctype):

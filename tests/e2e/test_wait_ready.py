@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.cluster.crds import get_crd
-from tests.helpers import play_recap, run_playbook
+from tests.helpers import play_recap, run_module
 
-RESULT = "result.json"
 KS_API = "operator.knative.dev/v1beta1"
 APP = "default"
 
@@ -76,28 +74,11 @@ def with_knative_operator(cluster):
     eventually(available)
 
 
-def play(tmp_path, resources, create=(), **options):
-    """Optionally create objects, then wait_ready with ignore_errors; the result is saved to a file."""
-    tasks = []
-    if create:
-        tasks.append({"name": "Create the objects", "kubernetes.core.k8s": {"definition": list(create)}})
-    tasks += [
-        {"name": "Wait", "parodos.orchestrator.wait_ready": {"resources": resources, "sleep": 0.2, **options},
-         "register": "wait_result", "ignore_errors": True},
-        {"name": "Save the result", "check_mode": False, "changed_when": False,
-         "ansible.builtin.copy": {"dest": str(tmp_path / RESULT), "mode": "0600",
-                                  "content": "{{ wait_result | to_json }}"}},
-    ]
-    return [{"name": "Wait for resources", "hosts": "localhost", "connection": "local", "gather_facts": False,
-             "tasks": tasks}]
-
-
 def run(cluster, tmp_path, resources, create=(), check=False, **options):
-    proc = run_playbook(cluster, play(tmp_path, resources, create, **options), check=check)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output
-    assert "Traceback" not in output, output
-    return output, json.loads((tmp_path / RESULT).read_text())
+    """Optionally create objects (in the same play), then wait_ready; returns (output, result)."""
+    before = [{"name": "Create the objects", "kubernetes.core.k8s": {"definition": list(create)}}] if create else []
+    return run_module(cluster, tmp_path, "wait_ready", {"resources": resources, "sleep": 0.2, **options},
+                      check=check, before=before)
 
 
 def by_name(result):

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
+from tests.helpers import play_recap, run_module, writes
 
-from tests.helpers import play_recap, run_playbook
-
-RESULT = "result.json"
 NP_API = "networking.k8s.io/v1"
 RHDH_POLICY = "allow-rhdh-to-sonataflow-and-workflows"
 INTRA_POLICY = "allow-intra-namespace"
@@ -27,32 +24,9 @@ def rhdh_spec(*admitted):
             "ingress": [{"from": peers + [peer(ns) for ns in admitted]}]}
 
 
-def play(tmp_path, **options):
-    args = {"name": "sonataflow-infra", "rhdh_namespace": "rhdh-operator", **options}
-    return [{
-        "name": "Workflow namespace", "hosts": "localhost", "connection": "local", "gather_facts": False,
-        "tasks": [
-            {"name": "Ensure the workflow namespace", "parodos.orchestrator.workflow_namespace": args,
-             "register": "ns_result", "ignore_errors": True},
-            {"name": "Save the result", "check_mode": False, "changed_when": False,
-             "ansible.builtin.copy": {"dest": str(tmp_path / RESULT), "mode": "0600",
-                                      "content": "{{ ns_result | to_json }}"}},
-        ],
-    }]
-
-
 def run(cluster, tmp_path, check=False, diff=False, **options):
-    proc = run_playbook(cluster, play(tmp_path, **options), check=check, args=("--diff",) if diff else ())
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output
-    assert "Traceback" not in output, output
-    return output, json.loads((tmp_path / RESULT).read_text())
-
-
-def writes(cluster, dry_run=False):
-    return [(e.method, e.path) for e in cluster.requests.entries
-            if e.method in ("POST", "PUT", "PATCH", "DELETE") and ("dryRun=All" in e.query) == dry_run
-            and "selfsubject" not in e.path]
+    args = {"name": "sonataflow-infra", "rhdh_namespace": "rhdh-operator", **options}
+    return run_module(cluster, tmp_path, "workflow_namespace", args, check=check, diff=diff)
 
 
 def labels(cluster, namespace):
