@@ -95,6 +95,16 @@ def is_transient(status):
     return status in (0, 408, 429) or 500 <= status <= 599
 
 
+def timing_errors(timeout, sleep):
+    """Messages for a negative ``timeout`` or a ``sleep`` that is not positive."""
+    errors = []
+    if timeout < 0:
+        errors.append("timeout must not be negative")
+    if sleep <= 0:
+        errors.append("sleep must be greater than 0")
+    return errors
+
+
 def read(api, path, query=None):
     """GET path; None when it does not exist (404), other failures raise."""
     try:

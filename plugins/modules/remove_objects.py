@@ -264,10 +264,7 @@ def main():
     module = k8s.new_module(argument_spec())
     params = module.params
     items, errors = removal.normalize(params["resources"])
-    if params["timeout"] < 0:
-        errors.append("timeout must not be negative")
-    if params["sleep"] <= 0:
-        errors.append("sleep must be greater than 0")
+    errors += k8s.timing_errors(params["timeout"], params["sleep"])
     if errors:
         module.fail_json(msg="Invalid options: " + "; ".join(errors), changed=False)
     api = k8s.connect_or_fail(module, changed=False)

@@ -38,6 +38,11 @@ def test_is_transient(status, expected):
     assert k8s.is_transient(status) is expected
 
 
+def test_timing_errors():
+    assert k8s.timing_errors(0, 0.1) == []
+    assert k8s.timing_errors(-1, 0) == ["timeout must not be negative", "sleep must be greater than 0"]
+
+
 def test_read_gives_none_for_404_only():
     api = Routes({"/a": {"x": 1}, "/gone": ApiError("not found", 404), "/no": ApiError("forbidden", 403)})
     assert k8s.read(api, "/a") == {"x": 1}
