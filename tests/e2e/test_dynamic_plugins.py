@@ -7,7 +7,7 @@ import json
 
 import yaml
 
-from tests.helpers import play_recap, run_module, run_playbook, writes
+from tests.helpers import REPO_ROOT, play_recap, run_module, run_playbook, writes
 
 NS = "team-rhdh"
 CM = "my-dynamic-plugins"
@@ -188,6 +188,7 @@ def test_absent_configmap_with_create_false_fails(cluster, tmp_path):
 
 EXISTING_NS = "team-rhdh"
 NPMRC = "dynamic-plugins-npmrc"
+RHDH_API = "rhdh.redhat.com/v1alpha1"
 
 
 def serve_backstage_api(cluster):
@@ -274,4 +275,29 @@ def test_existing_mode_keeps_a_users_npmrc_and_never_shows_it(cluster):
     cluster.requests.reset()
     code, output = existing_mode(cluster)
     assert code == 0 and play_recap(output)["changed"] == 0, output
+    assert writes(cluster) == []
+
+
+def test_cleanup_takes_our_plugins_out_of_an_existing_rhdh_and_keeps_its_own(cluster):
+    serve_backstage_api(cluster)
+    namespace(cluster, EXISTING_NS)
+    backstage(cluster)
+    cluster.store.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": CM, "namespace": EXISTING_NS},
+                          "data": {KEY: USER_DOC}}, manager="someone")
+    code, output = existing_mode(cluster)
+    assert code == 0, output
+    assert len(packages(cluster)) == 8 and cluster.store.try_get("v1", "Secret", NPMRC, EXISTING_NS)
+
+    cleanup = {"cleanup_components": ["rhdh"], "cleanup_rhdh_existing_namespace": EXISTING_NS,
+               "cleanup_rhdh_existing_backstage": "developer-hub", "__cleanup_poll_delay": 0.2}
+    proc = run_playbook(cluster, REPO_ROOT / "playbooks" / "cleanup.yml", cleanup)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert document(cluster)["plugins"] == yaml.safe_load(USER_DOC)["plugins"]
+    assert json.loads(configmap(cluster)["metadata"]["annotations"][ANNOTATION]) == []
+    assert cluster.store.try_get("v1", "Secret", NPMRC, EXISTING_NS) is None  # ours: created by the role
+    assert cluster.store.try_get(RHDH_API, "Backstage", "developer-hub", EXISTING_NS)  # theirs: kept
+
+    cluster.requests.reset()
+    proc = run_playbook(cluster, REPO_ROOT / "playbooks" / "cleanup.yml", cleanup)
+    assert proc.returncode == 0 and play_recap(proc.stdout)["changed"] == 0, proc.stdout
     assert writes(cluster) == []
