@@ -13,6 +13,12 @@ CRD = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/"
 PM = "/apis/packages.operators.coreos.com/v1/namespaces/openshift-marketplace/packagemanifests/"
 
 
+def api_resources(group_version, names):
+    """An APIResourceList with namespaced resources ``names``."""
+    return {"kind": "APIResourceList", "groupVersion": group_version,
+            "resources": [{"name": n, "namespaced": True} for n in names]}
+
+
 def crd(name, versions=("v1",)):
     return {"metadata": {"name": name},
             "spec": {"versions": [{"name": v, "served": True} for v in versions]}}
@@ -36,8 +42,11 @@ def healthy_routes():
         "/apis/operators.coreos.com/v1alpha1/namespaces/openshift-marketplace/catalogsources/redhat-operators": {
             "status": {"connectionState": {"lastObservedState": "READY"}}},
     }
-    for name in ("subscriptions", "operatorgroups", "clusterserviceversions"):
-        routes[CRD + name + ".operators.coreos.com"] = crd(name, ("v1alpha1",))
+    # OLM's served group versions (discovery documents)
+    routes["/apis/operators.coreos.com/v1alpha1"] = api_resources("operators.coreos.com/v1alpha1", [
+        "catalogsources", "clusterserviceversions", "clusterserviceversions/status",
+        "installplans", "subscriptions", "subscriptions/status"])
+    routes["/apis/operators.coreos.com/v1"] = api_resources("operators.coreos.com/v1", ["olmconfigs", "operatorgroups"])
     for pkg, channels in PACKAGES.items():
         routes[PM + pkg] = {"metadata": {"name": pkg}, "status": {
             "catalogSource": "redhat-operators", "defaultChannel": channels[0],

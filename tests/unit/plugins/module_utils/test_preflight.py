@@ -4,8 +4,7 @@ import pytest
 
 from ansible_collections.parodos.orchestrator.plugins.module_utils import preflight as pf
 from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import ApiError
-from tests.unit import fakes
-from tests.unit.fakes import CRD, PM, add_gitops
+from tests.unit.fakes import CRD, PM, FakeApi, add_gitops, healthy_routes
 
 PACKAGES = [
     {"name": "serverless-operator", "channel": "stable"},
@@ -16,29 +15,6 @@ PACKAGES = [
 
 OLM_V1ALPHA1 = "/apis/operators.coreos.com/v1alpha1"
 OLM_V1 = "/apis/operators.coreos.com/v1"
-
-
-def olm_discovery(routes):
-    """Add the discovery documents of OLM's served group versions."""
-    def doc(group_version, names):
-        return {"kind": "APIResourceList", "groupVersion": group_version,
-                "resources": [{"name": n, "namespaced": True} for n in names]}
-    routes[OLM_V1ALPHA1] = doc("operators.coreos.com/v1alpha1", [
-        "catalogsources", "clusterserviceversions", "clusterserviceversions/status",
-        "installplans", "subscriptions", "subscriptions/status"])
-    routes[OLM_V1] = doc("operators.coreos.com/v1", ["olmconfigs", "operatorgroups"])
-    return routes
-
-
-def healthy_routes():
-    return olm_discovery(fakes.healthy_routes())
-
-
-class FakeApi(fakes.FakeApi):
-    """The shared fake, serving OLM discovery documents by default."""
-
-    def __init__(self, routes=None, **kwargs):
-        super().__init__(routes=healthy_routes() if routes is None else routes, **kwargs)
 
 
 def settings(**overrides):
