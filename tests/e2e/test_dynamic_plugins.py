@@ -204,6 +204,15 @@ def backstage(cluster, configmap_name=CM):
                           "spec": {"application": application}}, manager="someone")
 
 
+def existing_rhdh(cluster):
+    """A Developer Hub the collection did not install: its Backstage and its own dynamic plugins ConfigMap."""
+    serve_backstage_api(cluster)
+    namespace(cluster, EXISTING_NS)
+    backstage(cluster)
+    cluster.store.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": CM, "namespace": EXISTING_NS},
+                          "data": {KEY: USER_DOC}}, manager="someone")
+
+
 def existing_mode(cluster, check=False, **extra):
     variables = {"rhdh_existing_namespace": EXISTING_NS, "rhdh_existing_backstage": "developer-hub",
                  "orchestrator_rhdh_namespace": EXISTING_NS, **extra}
@@ -238,11 +247,7 @@ def test_existing_mode_fails_clearly_before_any_write(cluster):
 
 
 def test_existing_mode_keeps_a_users_npmrc_and_never_shows_it(cluster):
-    serve_backstage_api(cluster)
-    namespace(cluster, EXISTING_NS)
-    backstage(cluster)
-    cluster.store.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": CM, "namespace": EXISTING_NS},
-                          "data": {KEY: USER_DOC}}, manager="someone")
+    existing_rhdh(cluster)
     credential = "npm_Zq8wV3kPpL2sR9tYx"
     users_npmrc = "registry=https://npm.example.test\n//npm.example.test/:_authToken=%s\n" % credential
     cluster.store.create({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
@@ -279,11 +284,7 @@ def test_existing_mode_keeps_a_users_npmrc_and_never_shows_it(cluster):
 
 
 def test_cleanup_takes_our_plugins_out_of_an_existing_rhdh_and_keeps_its_own(cluster):
-    serve_backstage_api(cluster)
-    namespace(cluster, EXISTING_NS)
-    backstage(cluster)
-    cluster.store.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": CM, "namespace": EXISTING_NS},
-                          "data": {KEY: USER_DOC}}, manager="someone")
+    existing_rhdh(cluster)
     code, output = existing_mode(cluster)
     assert code == 0, output
     assert len(packages(cluster)) == 8 and cluster.store.try_get("v1", "Secret", NPMRC, EXISTING_NS)
