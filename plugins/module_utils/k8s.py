@@ -90,6 +90,25 @@ def _short(exc):
     return " ".join(text.split())[:500]
 
 
+def is_ours(obj):
+    """Whether the object carries the collection's mark (the managed-by label)."""
+    labels = ((obj or {}).get("metadata") or {}).get("labels") or {}
+    return labels.get(MANAGED_BY) == OWNERSHIP_LABELS[MANAGED_BY]
+
+
+def apply_merge_patch(current, patch):
+    """``current`` with ``patch`` applied (RFC 7386), for diffs."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    out = copy.deepcopy(current) if isinstance(current, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = apply_merge_patch(out.get(key), value)
+    return out
+
+
 def is_transient(status):
     """Whether a failure with this HTTP status is worth asking again: no answer, 408, 429 and 5xx."""
     return status in (0, 408, 429) or 500 <= status <= 599

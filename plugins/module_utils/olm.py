@@ -15,9 +15,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import (
-    MANAGED_BY,
     OWNERSHIP_LABELS,
     api_path,
+    is_ours,
 )
 
 OLM_V1 = "operators.coreos.com/v1"
@@ -46,15 +46,6 @@ def deployment_path(namespace, name=None):
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def labels_of(obj):
-    return ((obj or {}).get("metadata") or {}).get("labels") or {}
-
-
-def is_ours(obj):
-    """Whether the object carries the collection's ownership mark."""
-    return labels_of(obj).get(MANAGED_BY) == OWNERSHIP_LABELS[MANAGED_BY]
 
 
 def ref(obj):

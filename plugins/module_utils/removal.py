@@ -39,11 +39,6 @@ def selector(item):
     return ",".join(parts)
 
 
-def is_ours(obj):
-    labels = ((obj or {}).get("metadata") or {}).get("labels") or {}
-    return labels.get(k8s.MANAGED_BY) == k8s.OWNERSHIP_LABELS[k8s.MANAGED_BY]
-
-
 def ref(kind, obj):
     """"Kind ns/name", or "Kind name" when cluster-scoped."""
     meta = obj.get("metadata") or {}
@@ -58,7 +53,7 @@ def pick(item, objects):
     for obj in objects:
         if obj is None or (obj.get("metadata") or {}).get("name") in item["exclude"]:
             continue
-        if item["owned"] and not is_ours(obj):
+        if item["owned"] and not k8s.is_ours(obj):
             kept.append(obj)
         else:
             remove.append(obj)

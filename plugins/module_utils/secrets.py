@@ -164,25 +164,6 @@ def redacted(obj, changed_keys=()):
     return out
 
 
-def merged(existing, patch):
-    """The object after a merge patch (two levels deep is enough for a Secret)."""
-    out = dict(existing or {})
-    for field, value in (patch or {}).items():
-        if isinstance(value, dict):
-            inner = dict(out.get(field) or {})
-            for key, item in value.items():
-                if isinstance(item, dict):
-                    inner[key] = dict(inner.get(key) or {}, **item)
-                elif item is None:
-                    inner.pop(key, None)
-                else:
-                    inner[key] = item
-            out[field] = inner
-        else:
-            out[field] = value
-    return out
-
-
 def scrub(text, values):
     """``text`` with every value of ``values`` (non-empty) masked."""
     for value in values:
@@ -242,6 +223,6 @@ def ensure(api, name, namespace, decide, check_mode):
             api.merge_patch(path, patch, dry_run=check_mode)
         except k8s.ApiError as exc:
             raise k8s.ApiError(scrub(str(exc), values), exc.status) from None
-        after = redacted(merged(existing, patch), report["changed_keys"])
+        after = redacted(k8s.apply_merge_patch(existing, patch), report["changed_keys"])
         return dict(changed=True, created=False, before=before, after=after, step=step)
     raise AssertionError("unreachable")  # pragma: no cover

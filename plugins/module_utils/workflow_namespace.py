@@ -142,19 +142,6 @@ def merge_patch(current, desired):
     return patch
 
 
-def apply_merge_patch(current, patch):
-    """``current`` with ``patch`` applied (RFC 7386), for diffs."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    out = copy.deepcopy(current) if isinstance(current, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            out.pop(key, None)
-        else:
-            out[key] = apply_merge_patch(out.get(key), value)
-    return out
-
-
 def policy_patch(existing, desired):
     """The merge patch bringing an existing policy of ours to ``desired`` (None when equal)."""
     patch = {}

@@ -203,7 +203,7 @@ def ensure_namespace(api, params, check_mode, report):
         patch = {"metadata": {"labels": changes}}
         api.merge_patch(path, patch, dry_run=check_mode)
         report.updated.append("Namespace/%s" % name)
-        existing = wn.apply_merge_patch(existing, patch)
+        existing = k8s.apply_merge_patch(existing, patch)
     report.after["namespace"] = wn.view(existing)
     return True
 
@@ -234,7 +234,7 @@ def ensure_policy(api, desired, existing, check_mode, report):
     if patch:
         api.merge_patch(path, patch, dry_run=check_mode)
         report.updated.append(ref)
-        existing = wn.apply_merge_patch(existing, patch)
+        existing = k8s.apply_merge_patch(existing, patch)
     report.after["networkpolicies"][name] = wn.view(existing)
 
 

@@ -214,7 +214,7 @@ def test_nothing_secret_in_report_or_step_metadata():
     step = bs.decide(stored, vals, NAMES)
     public = {k: v for k, v in step["report"].items() if k != "changes"}
     text = json.dumps([public, step["labels"], step["annotations"], step["differs"],
-                       sec.redacted(sec.merged(stored, sec.build_patch(step["report"]["changes"], {})))])
+                       sec.redacted(k8s.apply_merge_patch(stored, sec.build_patch(step["report"]["changes"], {})))])
     for value in [v for v in vals.values() if v] + ["old-backend-secret", "old-gh-token"]:
         assert value not in text and b64(value) not in text
 

@@ -43,6 +43,20 @@ def test_timing_errors():
     assert k8s.timing_errors(-1, 0) == ["timeout must not be negative", "sleep must be greater than 0"]
 
 
+def test_apply_merge_patch_merges_maps_and_leaves_the_input():
+    existing = {"metadata": {"name": "s", "labels": {"a": "1"}}, "data": {"k": "b2xk", "x": "eA=="}}
+    out = k8s.apply_merge_patch(existing, {"metadata": {"labels": {"b": "2"}}, "data": {"k": "bmV3"}})
+    assert out["metadata"] == {"name": "s", "labels": {"a": "1", "b": "2"}}
+    assert out["data"] == {"k": "bmV3", "x": "eA=="}
+    assert existing["data"]["k"] == "b2xk"
+
+
+def test_is_ours_reads_the_managed_by_label():
+    assert k8s.is_ours({"metadata": {"labels": dict(k8s.OWNERSHIP_LABELS)}})
+    assert not k8s.is_ours({"metadata": {"labels": {k8s.MANAGED_BY: "someone-else"}}})
+    assert not k8s.is_ours({"metadata": {}}) and not k8s.is_ours(None)
+
+
 def test_read_gives_none_for_404_only():
     api = Routes({"/a": {"x": 1}, "/gone": ApiError("not found", 404), "/no": ApiError("forbidden", 403)})
     assert k8s.read(api, "/a") == {"x": 1}

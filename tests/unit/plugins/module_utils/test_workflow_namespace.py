@@ -1,5 +1,6 @@
 """Builders of the workflow namespace: validation, policies, patches."""
 
+from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
 from ansible_collections.parodos.orchestrator.plugins.module_utils import workflow_namespace as wn
 
 
@@ -70,7 +71,7 @@ def test_merge_patch():
     assert wn.merge_patch({}, {"podSelector": {}}) == {"podSelector": {}}
     current = {"podSelector": {"matchLabels": {"x": "y"}}, "ingress": [], "extra": 1}
     desired = wn.intra_policy_spec()
-    assert wn.apply_merge_patch(current, wn.merge_patch(current, desired)) == desired
+    assert k8s.apply_merge_patch(current, wn.merge_patch(current, desired)) == desired
 
 
 def test_policy_patch():

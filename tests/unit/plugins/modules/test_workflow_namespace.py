@@ -4,6 +4,7 @@ import copy
 
 import pytest
 
+from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
 from ansible_collections.parodos.orchestrator.plugins.module_utils import workflow_namespace as wn
 from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import ApiError
 from ansible_collections.parodos.orchestrator.plugins.modules import workflow_namespace
@@ -46,7 +47,7 @@ class FakeApi:
 
     def merge_patch(self, path, body, dry_run=False):
         self.requests.append(("PATCH", path, dry_run))
-        obj = wn.apply_merge_patch(self.objects[path], body)
+        obj = k8s.apply_merge_patch(self.objects[path], body)
         if not dry_run:
             self.objects[path] = obj
         return obj
