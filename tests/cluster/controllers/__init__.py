@@ -101,15 +101,20 @@ class ControllerManager:
                     and time.monotonic() - self._last_pass < RESYNC)
 
     def _loop(self) -> None:
-        while not self._stop.is_set():
+        while not self._stop.wait(self.config.controller_interval):
             if not self.idle():
                 self.run_once()
-            self._stop.wait(self.config.controller_interval)
 
     def start(self) -> None:
+        """One pass now, the next ones every ``controller_interval`` seconds in the background.
+
+        The first pass is done when ``start`` returns, so that nothing of it races with what a caller
+        does next (a cluster with a long interval then changes only when asked).
+        """
         if self._thread and self._thread.is_alive():
             return
         self._stop.clear()
+        self.run_once()
         self._thread = threading.Thread(target=self._loop, name="cluster-controllers", daemon=True)
         self._thread.start()
 
