@@ -39,3 +39,25 @@ options: {}
 notes:
   - Writes use the field manager C(parodos.orchestrator).
 """
+
+    # Modules that wait: the option names of kubernetes.core's k8s module.
+    WAIT = r"""
+options:
+  wait:
+    description:
+      - Wait until what the task is about is ready before returning.
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - Seconds to wait, when O(wait) is true.
+      - Also how long a request is retried while the API server answers with
+        a transient failure (no answer, 408, 429 with its C(Retry-After), 500,
+        502, 503, 504); any other failure fails the task at once.
+    type: int
+    default: 600
+  wait_sleep:
+    description: Seconds between two looks at what is waited for.
+    type: float
+    default: 2
+"""

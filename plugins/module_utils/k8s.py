@@ -16,6 +16,8 @@ __metaclass__ = type
 import copy
 import json
 
+from ansible_collections.parodos.orchestrator.plugins.module_utils import waiter
+
 try:
     from ansible_collections.kubernetes.core.plugins.module_utils.args_common import (
         AUTH_ARG_SPEC,
@@ -30,12 +32,63 @@ MANAGED_BY = "app.kubernetes.io/managed-by"
 OWNERSHIP_LABELS = {MANAGED_BY: "parodos.orchestrator", "app.kubernetes.io/part-of": "orchestrator"}
 
 
-class ApiError(Exception):
-    """An API call failed: ``status`` is the HTTP code, 0 when no answer."""
+# How long a request is retried while the server answers with a transient
+# failure, when the task gives no timeout of its own; and how long one request
+# may take before it counts as dropped.
+DEFAULT_RETRY_TIMEOUT = 120
+REQUEST_TIMEOUT = 60
 
-    def __init__(self, message, status=0):
+
+class ApiError(Exception):
+    """An API call failed: ``status`` is the HTTP code, 0 when no answer.
+
+    ``reason`` is the reason of the server's Status ("" when the answer was no
+    Status, e.g. the plain-text 404 of a path no API serves); ``retry_after``
+    the seconds the server asked to wait, or None.
+    """
+
+    def __init__(self, message, status=0, reason="", retry_after=None):
         super().__init__(message)
         self.status = status
+        self.reason = reason
+        self.retry_after = retry_after
+
+    @property
+    def not_served(self):
+        """A 404 that is not a Status: the path belongs to no API (a kind not served yet)."""
+        return self.status == 404 and not self.reason
+
+
+def _retry_after(exc):
+    headers = getattr(exc, "headers", None) or {}
+    try:
+        value = headers.get("Retry-After") if hasattr(headers, "get") else None
+        return float(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def api_error(exc):
+    """An ApiError for an exception of the kubernetes client or of the connection."""
+    if isinstance(exc, ApiError):
+        return exc
+    reason = ""
+    body = getattr(exc, "body", None)
+    if body:
+        try:
+            status_body = json.loads(body)
+            if isinstance(status_body, dict) and status_body.get("kind") == "Status":
+                reason = status_body.get("reason") or "Unknown"
+        except (ValueError, TypeError):
+            pass
+    return ApiError(_short(exc), getattr(exc, "status", 0) or 0, reason, _retry_after(exc))
+
+
+def retry_advice(exc):
+    """None for a final failure; else the seconds to wait before asking again (0: no advice)."""
+    if isinstance(exc, ApiError) and is_transient(exc.status):
+        return exc.retry_after or 0
+    return None
 
 
 def auth_argument_spec(**options):
@@ -86,7 +139,8 @@ def _short(exc):
         try:
             text = json.loads(body).get("message") or text
         except (ValueError, TypeError, AttributeError):
-            pass
+            if isinstance(body, (str, bytes)):
+                text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     return " ".join(text.split())[:500]
 
 
@@ -110,8 +164,8 @@ def apply_merge_patch(current, patch):
 
 
 def is_transient(status):
-    """Whether a failure with this HTTP status is worth asking again: no answer, 408, 429 and 5xx."""
-    return status in (0, 408, 429) or 500 <= status <= 599
+    """Whether a failure with this HTTP status is worth asking again: no answer, 408, 429, 500, 502, 503, 504."""
+    return status in (0, 408, 429, 500, 502, 503, 504)
 
 
 def timing_errors(timeout, sleep):
@@ -182,28 +236,55 @@ class Discovery:
         return (entry["name"], bool(entry.get("namespaced"))), ""
 
 
+class _Transport:
+    """What the kubernetes dynamic client's ``request`` needs of its object: the ApiClient."""
+
+    def __init__(self, api_client):
+        self.client = api_client
+        self.configuration = api_client.configuration
+
+
+def _dynamic_request(api_client, method, path, body, params):
+    """One request through the kubernetes dynamic client's ``request``, without its API discovery."""
+    from kubernetes.dynamic import DynamicClient
+
+    return DynamicClient.request(_Transport(api_client), method, path, body=body, **params)
+
+
 class Api:
-    """GET/POST/PATCH JSON through a kubernetes.core dynamic client."""
+    """GET/POST/PATCH/DELETE JSON through the kubernetes client.
 
-    def __init__(self, k8s_client):
-        self._client = k8s_client.client
-        self.host = k8s_client.configuration.host
+    Every request is retried while the answer may change a moment later (no
+    answer, 408, 429, 5xx; Retry-After honoured) until ``deadline``; any other
+    failure raises ``ApiError`` at once. ``requests`` counts what was sent.
+    """
 
-    def _request(self, method, path, body=None, query=None, content_type=None):
-        """One request; ``query`` is a list of (name, value) pairs."""
-        params = {"serialize": False}
+    def __init__(self, api_client, deadline=None):
+        self._client = api_client
+        self.host = api_client.configuration.host
+        self.deadline = deadline or waiter.Deadline(DEFAULT_RETRY_TIMEOUT)
+        self.requests = 0
+
+    def _send(self, method, path, body, query, content_type):
+        self.requests += 1
+        params = {"serialize": False, "_request_timeout": REQUEST_TIMEOUT}
         if query:
             params["query_params"] = list(query)
         if content_type:
             params["content_type"] = content_type
         try:
-            response = self._client.request(method, path, body=body, **params)
+            response = _dynamic_request(self._client, method, path, body, params)
         except Exception as exc:  # the client raises many kinds; all mean "failed"
-            raise ApiError(_short(exc), getattr(exc, "status", 0) or 0) from exc
+            raise api_error(exc) from exc
         data = getattr(response, "data", response)
         if isinstance(data, bytes):
             data = data.decode("utf-8")
         return json.loads(data) if isinstance(data, str) and data else (data or {})
+
+    def _request(self, method, path, body=None, query=None, content_type=None):
+        """One request, retried while the failure is transient; ``query`` is a list of (name, value) pairs."""
+        return waiter.retry(lambda: self._send(method, path, body, query, content_type), self.deadline,
+                            retry_advice)
 
     def get(self, path, query=None):
         return self._request("GET", path, query=list((query or {}).items()))
@@ -236,23 +317,39 @@ class Api:
 # ------------------------------------------------------------------ connecting
 
 
-def connect(module):
+def _api_client(module):
+    """A kubernetes ApiClient built from kubernetes.core's auth options, without API discovery."""
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s import client as kc
+
+    try:
+        auth = kc._create_auth_spec(module)
+        configuration = kc._create_configuration(auth)
+        headers = kc._create_headers(module)
+    except AttributeError:  # pragma: no cover - a kubernetes.core without these helpers
+        return kc.get_api_client(module=module).client.client
+    import kubernetes
+
+    api_client = kubernetes.client.ApiClient(configuration)
+    for header, value in headers.items():
+        kc._set_header(api_client, header, value)
+    return api_client
+
+
+def connect(module, timeout=None):
     """(Api, None) or (None, (message, status, host)) when no client could be built.
 
-    Building the client already talks to the server (discovery), so an
-    unreachable cluster shows up here.
+    Requests of the Api are retried while transient until ``timeout`` seconds
+    from now (the module's ``wait_timeout`` when it has one).
     """
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import (
-        get_api_client,
-    )
-
+    if timeout is None:
+        timeout = module.params.get("wait_timeout") or DEFAULT_RETRY_TIMEOUT
     host = module.params.get("host")
     try:
-        return Api(get_api_client(module=module)), None
-    except Exception as exc:  # connection, config and auth errors alike
-        status = getattr(exc, "status", 0) or 0
+        api_client = _api_client(module)
+    except Exception as exc:  # configuration and auth errors alike
         cause = exc.__cause__ if exc.__cause__ is not None else exc
-        return None, (_short(cause), status or getattr(cause, "status", 0) or 0, host)
+        return None, (_short(cause), getattr(exc, "status", 0) or 0, host)
+    return Api(api_client, waiter.Deadline(max(timeout, 1))), None
 
 
 def unreachable(host, reason):

@@ -18,6 +18,27 @@ FAILED = "failed"
 # Kinds with a built-in predicate (no condition needed).
 BUILTIN_KINDS = {("apps", "Deployment"), ("apps", "StatefulSet"), ("batch", "Job")}
 
+# The custom resources the collection waits for: (group, kind) -> the condition
+# that says ready, and the conditions (type, status, reason) that say it failed
+# for good, seen for the object's current generation.
+CONDITION_RULES = {
+    ("operator.knative.dev", "KnativeServing"): {"type": "Ready", "failed": ()},
+    ("operator.knative.dev", "KnativeEventing"): {"type": "Ready", "failed": ()},
+    ("sonataflow.org", "SonataFlowPlatform"): {
+        "type": "Succeed", "failed": (("Succeed", "False", "Failure"), ("Succeed", "False", "Duplicated"))},
+    ("sonataflow.org", "SonataFlowClusterPlatform"): {
+        "type": "Succeed", "failed": (("Succeed", "False", "Failure"), ("Succeed", "False", "Duplicated"))},
+    ("rhdh.redhat.com", "Backstage"): {"type": "Deployed", "failed": (("Deployed", "False", "DeployFailed"),)},
+}
+
+
+def rule_of(api_version, kind):
+    """The readiness rule of a kind: {"type", "failed"} for a custom resource, "builtin", or None."""
+    key = (split_api_version(api_version)[0], kind)
+    if key in BUILTIN_KINDS:
+        return "builtin"
+    return CONDITION_RULES.get(key)
+
 
 def split_api_version(api_version):
     """("group", "version"); the core group is ""."""
@@ -44,12 +65,19 @@ def normalize(resources):
         item["namespace"] = item.get("namespace") or ""
         item["component"] = item.get("component") or "%s %s" % (item["kind"], item["name"])
         condition = item.get("condition") or None
+        rule = rule_of(item["api_version"], item["kind"])
+        item["failed"] = ()
         if condition is not None:
             if not condition.get("type"):
                 errors.append("%s: condition.type must be set" % where)
                 continue
             condition = {"type": condition["type"], "status": str(condition.get("status") or "True")}
-        elif (split_api_version(item["api_version"])[0], item["kind"]) not in BUILTIN_KINDS:
+            if isinstance(rule, dict) and rule["type"] == condition["type"]:
+                item["failed"] = rule["failed"]
+        elif isinstance(rule, dict):
+            condition = {"type": rule["type"], "status": "True"}
+            item["failed"] = rule["failed"]
+        elif rule is None:
             errors.append("%s (%s): kind %s has no default readiness check: set condition.type"
                           % (where, item["component"], item["kind"]))
             continue
@@ -131,7 +159,7 @@ def deployment_state(obj):
             status.get("observedGeneration"), (obj.get("metadata") or {}).get("generation"), text)
     progressing = get_condition(obj, "Progressing")
     if progressing and progressing.get("status") == "False" and progressing.get("reason") == "ProgressDeadlineExceeded":
-        text = "%s; %s" % (text, condition_text(progressing, "Progressing"))
+        return FAILED, "%s; %s" % (text, condition_text(progressing, "Progressing"))
     ready = (available is not None and available.get("status") == "True"
              and status.get("availableReplicas", 0) == status.get("replicas", 0) == wanted
              and not status.get("unavailableReplicas"))
@@ -168,13 +196,18 @@ def job_state(obj):
     return (READY if ready else WAITING), text
 
 
-def condition_state(obj, condition):
-    """(state, text) for a {type, status} condition."""
+def condition_state(obj, condition, failed=()):
+    """(state, text) for a {type, status} condition; ``failed`` lists the (type, status, reason) that fail for good."""
     cond = get_condition(obj, condition["type"])
     text = condition_text(cond, condition["type"])
     stale = _stale(obj, cond)
     if stale:
         return WAITING, "%s; %s" % (text, stale)
+    for ctype, cstatus, reason in failed:
+        bad = get_condition(obj, ctype)
+        if bad is not None and str(bad.get("status")) == cstatus and bad.get("reason") == reason \
+                and not _stale(obj, bad):
+            return FAILED, condition_text(bad, ctype)
     ready = cond is not None and str(cond.get("status")) == condition["status"]
     return (READY if ready else WAITING), text
 
@@ -184,7 +217,7 @@ def evaluate(item, obj):
     if obj is None:
         return WAITING, "not found"
     if item.get("condition"):
-        return condition_state(obj, item["condition"])
+        return condition_state(obj, item["condition"], item.get("failed") or ())
     kind = item["kind"]
     if kind == "Deployment":
         return deployment_state(obj)

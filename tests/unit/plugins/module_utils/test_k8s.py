@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
+from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s, waiter
 from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import ApiError
 
 
@@ -33,7 +33,7 @@ class Routes:
 
 
 @pytest.mark.parametrize("status,expected", [(0, True), (408, True), (429, True), (500, True), (503, True),
-                                             (599, True), (400, False), (403, False), (404, False), (409, False)])
+                                             (502, True), (504, True), (501, False), (599, False), (400, False), (403, False), (404, False), (409, False)])
 def test_is_transient(status, expected):
     assert k8s.is_transient(status) is expected
 
@@ -74,33 +74,47 @@ class Response:
 
 
 class Client:
-    """Records the keyword arguments of each request; fails with ``error`` when set."""
+    """An ApiClient: records each call_api; raises the next of ``errors`` first, when given."""
 
-    def __init__(self, error=None):
-        self.error = error
+    configuration = type("Configuration", (), {"host": "https://api.example.test:6443"})
+
+    def __init__(self, *errors):
+        self.errors = list(errors)
         self.requests = []
 
-    def request(self, method, path, body=None, **params):
-        self.requests.append((method, path, body, params))
-        if self.error:
-            raise self.error
+    def call_api(self, path, method, path_params, query, headers, **params):
+        self.requests.append((method, path, params.get("body"), query, headers))
+        if self.errors:
+            raise self.errors.pop(0)
         return Response(json.dumps({"method": method}).encode())
 
 
 class ClientError(Exception):
-    def __init__(self, status, message):
+    def __init__(self, status, message, reason="Conflict", retry_after=None):
         super().__init__("(%d) Reason: %s" % (status, message))
         self.status = status
-        self.body = json.dumps({"message": message})
+        self.body = json.dumps({"kind": "Status", "message": message, "reason": reason})
+        self.headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
 
 
-def make_api(client):
-    class K8sClient:
-        configuration = type("Configuration", (), {"host": "https://api.example.test:6443"})
+class Sleeps:
+    """A clock that moves only when slept on."""
 
-    wrapper = K8sClient()
-    wrapper.client = client
-    return k8s.Api(wrapper)
+    def __init__(self):
+        self.now = 0.0
+        self.slept = []
+
+    def clock(self):
+        return self.now
+
+    def pause(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def make_api(client, timeout=30, sleeps=None):
+    sleeps = sleeps or Sleeps()
+    return k8s.Api(client, waiter.Deadline(timeout, sleeps.clock, sleeps.pause))
 
 
 def test_requests_send_queries_and_content_types():
@@ -112,26 +126,65 @@ def test_requests_send_queries_and_content_types():
     api.create("/z", {"c": 1}, dry_run=True)
     api.merge_patch("/z/n", {"d": 1})
     api.delete("/z/n", dry_run=True)
-    assert [r[3] for r in client.requests] == [
-        {"serialize": False},
-        {"serialize": False, "query_params": [("labelSelector", "a=b")]},
-        {"serialize": False},
-        {"serialize": False, "query_params": [("fieldManager", "parodos.orchestrator"), ("dryRun", "All")],
-         "content_type": "application/json"},
-        {"serialize": False, "query_params": [("fieldManager", "parodos.orchestrator")],
-         "content_type": "application/merge-patch+json"},
-        {"serialize": False, "query_params": [("propagationPolicy", "Background"), ("dryRun", "All")]},
+    assert [(r[0], r[3], r[4].get("Content-Type")) for r in client.requests] == [
+        ("GET", [], None),
+        ("GET", [("labelSelector", "a=b")], None),
+        ("POST", [], "application/json"),
+        ("POST", [("fieldManager", "parodos.orchestrator"), ("dryRun", "All")], "application/json"),
+        ("PATCH", [("fieldManager", "parodos.orchestrator")], "application/merge-patch+json"),
+        ("DELETE", [("propagationPolicy", "Background"), ("dryRun", "All")], None),
     ]
-    assert client.requests[-1][0] == "DELETE"
     assert api.host == "https://api.example.test:6443"
+    assert api.requests == 6
 
 
 @pytest.mark.parametrize("call", [lambda api: api.get("/x"), lambda api: api.merge_patch("/x", {})])
 def test_client_failures_become_api_errors(call):
-    api = make_api(Client(ClientError(409, 'secrets "s" already exists')))
+    api = make_api(Client(ClientError(409, 'secrets "s" already exists', "AlreadyExists")))
     with pytest.raises(ApiError) as exc:
         call(api)
     assert exc.value.status == 409 and str(exc.value) == 'secrets "s" already exists'
+    assert exc.value.reason == "AlreadyExists" and not exc.value.not_served
+
+
+class Dropped(Exception):
+    """What urllib3 raises for a connection closed without an answer (no status)."""
+
+
+def test_transient_failures_are_retried_with_backoff_and_retry_after():
+    sleeps = Sleeps()
+    client = Client(ClientError(429, "too many requests", "TooManyRequests", retry_after=3),
+                    ClientError(503, "unavailable", "ServiceUnavailable"), Dropped("connection reset"),
+                    ClientError(500, "boom", "InternalError"))
+    api = make_api(client, sleeps=sleeps)
+    assert api.get("/x") == {"method": "GET"}
+    assert len(client.requests) == 5
+    # Retry-After first, then doubling backoff
+    assert sleeps.slept == [3.0, 0.5, 1.0, 2.0]
+
+
+def test_a_final_failure_is_not_retried():
+    client = Client(ClientError(422, 'ConfigMap "x" is invalid', "Invalid"), ClientError(500, "never", "x"))
+    with pytest.raises(ApiError) as exc:
+        make_api(client).create("/x", {})
+    assert exc.value.status == 422 and len(client.requests) == 1
+
+
+def test_transient_failures_stop_at_the_deadline():
+    sleeps = Sleeps()
+    client = Client(*[ClientError(503, "down", "ServiceUnavailable") for _ in range(100)])
+    with pytest.raises(ApiError) as exc:
+        make_api(client, timeout=10, sleeps=sleeps).get("/x")
+    assert exc.value.status == 503
+    assert sleeps.now == 10 and 4 < len(client.requests) < 12
+
+
+def test_a_plain_404_means_not_served():
+    error = ClientError(404, "404 page not found")
+    error.body = "404 page not found"
+    with pytest.raises(ApiError) as exc:
+        make_api(Client(error)).get("/apis/x/v1/things/a")
+    assert exc.value.not_served and str(exc.value) == "404 page not found"
 
 
 def test_find_resource_skips_subresources():

@@ -1,0 +1,369 @@
+# -*- coding: utf-8 -*-
+# Copyright: parodos.orchestrator contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""The one way the collection writes objects.
+
+For every wanted object: create it when absent, patch it when it is ours and
+differs from what is wanted, keep it when equal, reuse it (never change it)
+when it exists without the collection's mark. The decisions are pure
+functions; ``Applier`` runs them against the API, with dry runs in check
+mode, and ``wait_for`` waits until what was applied is ready.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import copy
+
+from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s, waiter
+from ansible_collections.parodos.orchestrator.plugins.module_utils import readiness as rd
+
+CREATE, UPDATE, KEEP, REUSE = "create", "update", "keep", "reuse"
+REDACTED = "<redacted>"
+# Top-level fields that are not part of what is wanted of an object.
+NOT_WANTED = ("apiVersion", "kind", "metadata", "status")
+# Metadata fields the collection sets.
+WANTED_METADATA = ("labels", "annotations")
+
+
+def ref(obj):
+    """"Kind namespace/name", or "Kind name" for a cluster-scoped object."""
+    meta = obj.get("metadata") or {}
+    if meta.get("namespace"):
+        return "%s %s/%s" % (obj.get("kind"), meta["namespace"], meta.get("name"))
+    return "%s %s" % (obj.get("kind"), meta.get("name"))
+
+
+def with_labels(obj, labels):
+    """A copy of ``obj`` carrying ``labels`` besides its own (its own win)."""
+    out = copy.deepcopy(obj)
+    if labels:
+        meta = out.setdefault("metadata", {})
+        meta["labels"] = dict(labels, **(meta.get("labels") or {}))
+    return out
+
+
+def _decoded(data):
+    out = {}
+    for key, value in (data or {}).items():
+        try:
+            out[key] = base64.b64decode(value or "").decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            out[key] = None
+    return out
+
+
+def comparable(obj):
+    """The object as compared: a Secret's stringData folded into decoded data."""
+    if obj.get("kind") != "Secret" or obj.get("apiVersion") != "v1":
+        return obj
+    out = dict(obj)
+    data = _decoded(obj.get("data"))
+    data.update(obj.get("stringData") or {})
+    out.pop("stringData", None)
+    if data or "data" in obj or "stringData" in obj:
+        out["data"] = data
+    return out
+
+
+def contains(current, wanted):
+    """Whether ``current`` holds every field of ``wanted`` with the same value.
+
+    Mappings compare key by key (the server may add keys); lists compare item
+    by item and must have the same length.
+    """
+    if isinstance(wanted, dict):
+        return isinstance(current, dict) and all(
+            key in current and contains(current[key], value) for key, value in wanted.items())
+    if isinstance(wanted, list):
+        return isinstance(current, list) and len(current) == len(wanted) and all(
+            contains(c, w) for c, w in zip(current, wanted))
+    return current == wanted
+
+
+def wanted_fields(obj):
+    """What the collection sets on an object: labels, annotations and everything but metadata and status."""
+    meta = obj.get("metadata") or {}
+    out = {key: copy.deepcopy(value) for key, value in obj.items() if key not in NOT_WANTED}
+    wanted_meta = {key: copy.deepcopy(meta[key]) for key in WANTED_METADATA if meta.get(key)}
+    if wanted_meta:
+        out["metadata"] = wanted_meta
+    return out
+
+
+def decide(current, wanted):
+    """create, update, keep or reuse."""
+    if current is None:
+        return CREATE
+    if not k8s.is_ours(current):
+        return REUSE
+    if contains(comparable(current), wanted_fields(comparable(wanted))):
+        return KEEP
+    return UPDATE
+
+
+def project(current, shape):
+    """The parts of ``current`` at the paths of ``shape`` (for a diff of what is set)."""
+    if isinstance(shape, dict) and isinstance(current, dict):
+        return {key: project(current[key], value) for key, value in shape.items() if key in current}
+    return copy.deepcopy(current)
+
+
+def redact(obj):
+    """A Secret with every value replaced by a marker that still shows which values changed."""
+    if obj.get("kind") != "Secret":
+        return obj
+    out = copy.deepcopy(obj)
+    for field in ("data", "stringData"):
+        if isinstance(out.get(field), dict):
+            out[field] = {key: REDACTED for key in out[field]}
+    return out
+
+
+def diff(current, wanted):
+    """{before, after} of the fields the collection sets, Secret values redacted.
+
+    A changed Secret value shows as "<redacted>" before and "<redacted:changed>" after.
+    """
+    shape = wanted_fields(comparable(wanted))
+    before = project(comparable(current), shape) if current is not None else {}
+    after = k8s.apply_merge_patch(before, shape)
+    if wanted.get("kind") == "Secret":
+        old, new = before.get("data") or {}, after.get("data") or {}
+        before = dict(before, data={key: REDACTED for key in old}) if "data" in before else before
+        after = dict(after, data={key: REDACTED if old.get(key) == value and key in old else REDACTED + ":changed"
+                                  for key, value in new.items()})
+    header = {"apiVersion": wanted.get("apiVersion"), "kind": wanted.get("kind"),
+              "metadata": {key: value for key, value in (wanted.get("metadata") or {}).items()
+                           if key in ("name", "namespace")}}
+    return {"before": dict(header, **before) if current is not None else {}, "after": dict(header, **after)}
+
+
+def patch_of(wanted):
+    """The merge patch that makes an object of ours what is wanted."""
+    return wanted_fields(wanted)
+
+
+class Applier:
+    """Applies objects one by one through ``api`` (a k8s.Api); ``check_mode`` sends dry runs only."""
+
+    def __init__(self, api, check_mode=False, labels=None, create_namespaces=True):
+        self.api = api
+        self.check_mode = check_mode
+        self.labels = labels or {}
+        self.create_namespaces = create_namespaces
+        self.discovery = k8s.Discovery(api)
+        self.namespaces = {}  # name -> exists (True/False) as found or made
+        self.results = []
+        self.applied = []  # (wanted object, its record)
+        self.diffs = []
+
+    # -------------------------------------------------------------- lookups
+
+    def path(self, obj, with_name=True):
+        """The API path of an object (or of its collection); raises ApiError when the kind is not served."""
+        meta = obj.get("metadata") or {}
+        resource, why = self.discovery.resource(obj["apiVersion"], obj["kind"])
+        if resource is None:
+            raise k8s.ApiError("%s: %s" % (ref(obj), why), 404)
+        plural, namespaced = resource
+        namespace = meta.get("namespace", "") if namespaced else ""
+        return k8s.api_path(obj["apiVersion"], plural, namespace, meta["name"] if with_name else "")
+
+    def read(self, obj):
+        """(current object or None, served): None when absent; served False when the kind is not served."""
+        try:
+            return k8s.read(self.api, self.path(obj)), True
+        except k8s.ApiError as exc:
+            if exc.status == 404:
+                return None, False
+            raise
+
+    def namespace_exists(self, name):
+        if name not in self.namespaces:
+            self.namespaces[name] = k8s.read(self.api, k8s.api_path("v1", "namespaces", name=name)) is not None
+        return self.namespaces[name]
+
+    # -------------------------------------------------------------- writing
+
+    def ensure_namespace(self, name, labels=None):
+        """Create the namespace ``name`` with our labels when it does not exist; never change one that does.
+
+        The one place where the collection makes namespaces. Returns the action (create or keep).
+        """
+        if self.namespace_exists(name):
+            return KEEP
+        body = {"apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": name, "labels": dict(self.labels, **(labels or {}))}}
+        self._create(k8s.api_path("v1", "namespaces"), body, ref(body))
+        self.namespaces[name] = True
+        self.results.append({"ref": ref(body), "kind": "Namespace", "name": name, "namespace": "",
+                             "action": CREATE, "ready": True})
+        self.diffs.append(diff(None, body))
+        return CREATE
+
+    def _create(self, collection, body, what):
+        if self.check_mode and not self.api_dry_run_possible(body):
+            return body
+        try:
+            return self.api.create(collection, body, dry_run=self.check_mode)
+        except k8s.ApiError as exc:
+            if exc.status == 409 and exc.reason == "AlreadyExists":
+                # an earlier attempt whose answer was lost, or someone else: decided again by the caller
+                raise
+            raise k8s.ApiError("%s: create failed: %s" % (what, exc), exc.status, exc.reason) from exc
+
+    def api_dry_run_possible(self, body):
+        """In check mode, a dry run needs the namespace (and the API) to exist already."""
+        namespace = (body.get("metadata") or {}).get("namespace")
+        return not namespace or self.namespaces.get(namespace, True)
+
+    def apply(self, wanted):
+        """Apply one object; returns its result record."""
+        wanted = with_labels(wanted, self.labels)
+        meta = wanted.get("metadata") or {}
+        what = ref(wanted)
+        current, served = self.read(wanted)
+        namespace = meta.get("namespace")
+        if current is None and namespace and wanted.get("kind") != "Namespace" and self.create_namespaces:
+            self.ensure_namespace(namespace)
+        action = decide(current, wanted)
+        record = {"ref": what, "kind": wanted.get("kind"), "name": meta.get("name"),
+                  "namespace": namespace or "", "action": action, "ready": None, "sent": True}
+        if action in (CREATE, UPDATE):
+            self.diffs.append(diff(current, wanted))
+        if action == CREATE:
+            if not served and self.check_mode:
+                record["sent"] = False
+                record["why"] = "kind %s is not served yet" % wanted.get("kind")
+            elif not served:
+                raise k8s.ApiError("%s: kind %s is not served by %s" % (what, wanted["kind"], wanted["apiVersion"]), 404)
+            elif self.check_mode and not self.api_dry_run_possible(wanted):
+                record["sent"] = False
+                record["why"] = "namespace %s does not exist yet" % namespace
+            else:
+                try:
+                    current = self._create(self.path(wanted, with_name=False), wanted, what)
+                except k8s.ApiError as exc:
+                    if not (exc.status == 409 and exc.reason == "AlreadyExists"):
+                        raise
+                    return self.apply_again(wanted, record)
+        elif action == UPDATE:
+            try:
+                current = self.api.merge_patch(self.path(wanted), patch_of(wanted), dry_run=self.check_mode)
+            except k8s.ApiError as exc:
+                raise k8s.ApiError("%s: update failed: %s" % (what, exc), exc.status, exc.reason) from exc
+        if rd.rule_of(wanted["apiVersion"], wanted["kind"]) is not None and not self.check_mode:
+            # What a write answers is the object before any controller saw the change: not ready yet.
+            written = action in (CREATE, UPDATE)
+            record["ready"] = not written and rd.evaluate(self.wait_item(wanted), current)[0] == rd.READY
+        self.results.append(record)
+        return record
+
+    def apply_again(self, wanted, record):
+        """Decide again after a create found the object there (a lost answer to an earlier attempt)."""
+        current, _served = self.read(wanted)
+        action = decide(current, wanted)
+        if action == UPDATE:
+            self.api.merge_patch(self.path(wanted), patch_of(wanted), dry_run=self.check_mode)
+        record["action"] = CREATE if action in (KEEP, UPDATE) else action
+        if rd.rule_of(wanted["apiVersion"], wanted["kind"]) is not None and not self.check_mode:
+            record["ready"] = False
+        self.results.append(record)
+        return record
+
+    def apply_all(self, objects):
+        for obj in objects:
+            self.applied.append((obj, self.apply(obj)))
+        return self.results
+
+    # -------------------------------------------------------------- waiting
+
+    @staticmethod
+    def wait_item(obj, component=""):
+        meta = obj.get("metadata") or {}
+        item = {"api_version": obj["apiVersion"], "kind": obj["kind"], "name": meta.get("name"),
+                "namespace": meta.get("namespace") or "", "component": component}
+        items, errors = rd.normalize([item])
+        return items[0] if items else None
+
+    def wait_for(self, deadline, sleep, component=""):
+        """Wait until every applied object with a readiness rule is ready.
+
+        Returns None, or the message naming what failed or is still not ready.
+        """
+        pending = []
+        for obj, record in self.applied:
+            if record.get("ready") is False:
+                item = self.wait_item(obj, component or ref(obj))
+                if item is not None:
+                    pending.append((item, record))
+        last = {}
+        for _elapsed in waiter.polls(deadline, sleep):
+            for item, record in list(pending):
+                obj, _served = self.read({"apiVersion": item["api_version"], "kind": item["kind"],
+                                          "metadata": {"name": item["name"], "namespace": item["namespace"]}})
+                state, text = rd.evaluate(item, obj)
+                last[id(item)] = text
+                if state == rd.READY:
+                    record["ready"] = True
+                    pending.remove((item, record))
+                elif state == rd.FAILED:
+                    return rd.failure_message(item, text)
+            if not pending:
+                return None
+        return rd.timeout_message(deadline.timeout, [(item, last.get(id(item), "not read")) for item, _ in pending],
+                                  len(pending))
+
+
+# ------------------------------------------------------------------ input and output
+
+
+def objects_of(definition):
+    """(objects, errors) of a definition: a list, a mapping or a string of YAML documents."""
+    if isinstance(definition, str):
+        import yaml
+
+        try:
+            definition = [doc for doc in yaml.safe_load_all(definition) if doc is not None]
+        except yaml.YAMLError as exc:
+            return [], ["definition is not valid YAML: %s" % " ".join(str(exc).split())]
+    if isinstance(definition, dict):
+        definition = [definition]
+    if not isinstance(definition, list):
+        return [], ["definition must be a list of objects, an object or YAML documents"]
+    objects, errors = [], []
+    for index, obj in enumerate(definition):
+        if isinstance(obj, list):  # a template may render a list per document
+            sub, sub_errors = objects_of(obj)
+            objects += sub
+            errors += sub_errors
+            continue
+        if not isinstance(obj, dict):
+            errors.append("definition[%d] must be a mapping" % index)
+            continue
+        missing = [key for key in ("apiVersion", "kind") if not obj.get(key)]
+        if not (obj.get("metadata") or {}).get("name"):
+            missing.append("metadata.name")
+        if missing:
+            errors.append("definition[%d] (%s): %s must be set" % (index, obj.get("kind") or "?", ", ".join(missing)))
+            continue
+        objects.append(obj)
+    return objects, errors
+
+
+def summary(results):
+    """The module result for the records of an apply."""
+    by_action = {action: [r["ref"] for r in results if r["action"] == action]
+                 for action in (CREATE, UPDATE, KEEP, REUSE)}
+    return {
+        "changed": bool(by_action[CREATE] or by_action[UPDATE]),
+        "objects": results,
+        "created": by_action[CREATE],
+        "updated": by_action[UPDATE],
+        "kept": by_action[KEEP],
+        "reused": by_action[REUSE],
+        "ready": all(r.get("ready") is not False for r in results),
+    }
