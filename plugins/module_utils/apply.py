@@ -29,11 +29,10 @@ WANTED_METADATA = ("labels", "annotations")
 
 
 def ref(obj):
-    """"Kind namespace/name", or "Kind name" for a cluster-scoped object."""
+    """"Kind/namespace/name", or "Kind/name" for a cluster-scoped object (as olm_operator reports them)."""
     meta = obj.get("metadata") or {}
-    if meta.get("namespace"):
-        return "%s %s/%s" % (obj.get("kind"), meta["namespace"], meta.get("name"))
-    return "%s %s" % (obj.get("kind"), meta.get("name"))
+    parts = [obj.get("kind"), meta.get("namespace"), meta.get("name")]
+    return "/".join(str(part) for part in parts if part)
 
 
 def with_labels(obj, labels):
@@ -199,7 +198,7 @@ class Applier:
                 "metadata": {"name": name, "labels": dict(self.labels, **(labels or {}))}}
         self._create(k8s.api_path("v1", "namespaces"), body, ref(body))
         self.namespaces[name] = True
-        self.results.append({"ref": ref(body), "kind": "Namespace", "name": name, "namespace": "",
+        self.results.append({"ref": ref(body), "api_version": "v1", "kind": "Namespace", "name": name, "namespace": "",
                              "action": CREATE, "ready": True})
         self.diffs.append(diff(None, body))
         return CREATE
@@ -230,7 +229,7 @@ class Applier:
         if current is None and namespace and wanted.get("kind") != "Namespace" and self.create_namespaces:
             self.ensure_namespace(namespace)
         action = decide(current, wanted)
-        record = {"ref": what, "kind": wanted.get("kind"), "name": meta.get("name"),
+        record = {"ref": what, "api_version": wanted["apiVersion"], "kind": wanted.get("kind"), "name": meta.get("name"),
                   "namespace": namespace or "", "action": action, "ready": None, "sent": True}
         if action in (CREATE, UPDATE):
             self.diffs.append(diff(current, wanted))

@@ -98,9 +98,12 @@ objects:
   elements: dict
   contains:
     ref:
-      description: C(Kind namespace/name), or C(Kind name) for a cluster-scoped object.
+      description: C(Kind/namespace/name), or C(Kind/name) for a cluster-scoped object.
       type: str
-      sample: KnativeServing knative-serving/knative-serving
+      sample: KnativeServing/knative-serving/knative-serving
+    api_version:
+      description: The apiVersion.
+      type: str
     kind:
       description: The kind.
       type: str
@@ -120,7 +123,7 @@ objects:
       description: False when check mode could not send the dry run (missing namespace or kind).
       type: bool
 created:
-  description: Objects created (C(ref) of each).
+  description: Objects created (O(ignore:objects[].ref) of each).
   returned: always
   type: list
   elements: str
