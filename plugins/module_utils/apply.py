@@ -197,9 +197,10 @@ class Applier:
         body = {"apiVersion": "v1", "kind": "Namespace",
                 "metadata": {"name": name, "labels": dict(self.labels, **(labels or {}))}}
         self._create(k8s.api_path("v1", "namespaces"), body, ref(body))
-        self.namespaces[name] = True
+        # after a dry run the namespace still does not exist: nothing can be sent into it
+        self.namespaces[name] = not self.check_mode
         self.results.append({"ref": ref(body), "api_version": "v1", "kind": "Namespace", "name": name, "namespace": "",
-                             "action": CREATE, "ready": True})
+                             "action": CREATE, "ready": None, "sent": True})
         self.diffs.append(diff(None, body))
         return CREATE
 
@@ -220,7 +221,19 @@ class Applier:
         return not namespace or self.namespaces.get(namespace, True)
 
     def apply(self, wanted):
-        """Apply one object; returns its result record."""
+        """Apply one object; returns its result record.
+
+        A Namespace is only ever created (with its labels), never changed: see ensure_namespace.
+        """
+        if wanted.get("kind") == "Namespace" and wanted.get("apiVersion") == "v1":
+            name = (wanted.get("metadata") or {}).get("name")
+            created = self.ensure_namespace(name, (wanted.get("metadata") or {}).get("labels")) == CREATE
+            if created:
+                return self.results[-1]
+            record = {"ref": "Namespace/%s" % name, "api_version": "v1", "kind": "Namespace", "name": name,
+                      "namespace": "", "action": KEEP, "ready": None, "sent": True}
+            self.results.append(record)
+            return record
         wanted = with_labels(wanted, self.labels)
         meta = wanted.get("metadata") or {}
         what = ref(wanted)
@@ -294,6 +307,7 @@ class Applier:
         Returns None, or the message naming what failed or is still not ready.
         """
         pending = []
+        total = len([1 for _obj, record in self.applied if record.get("ready") is not None])
         for obj, record in self.applied:
             if record.get("ready") is False:
                 item = self.wait_item(obj, component or ref(obj))
@@ -314,7 +328,7 @@ class Applier:
             if not pending:
                 return None
         return rd.timeout_message(deadline.timeout, [(item, last.get(id(item), "not read")) for item, _ in pending],
-                                  len(pending))
+                                  total)
 
 
 # ------------------------------------------------------------------ input and output

@@ -125,7 +125,7 @@ def test_site_names_the_component_that_never_gets_ready(cluster_factory):
     assert rc != 0
     assert recap["failed"] == 1
     flat = " ".join(out.replace("\\n", "\n").split())
-    assert "Knative Serving: KnativeServing knative-serving/knative-serving" in flat
+    assert "Knative Serving and Eventing: KnativeServing knative-serving/knative-serving" in flat
     assert "condition Ready=True" in flat
     assert "Waiting on deployments: activator, autoscaler" in flat
     # Knative Eventing was ready: only Knative Serving is reported.
