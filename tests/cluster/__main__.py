@@ -32,7 +32,7 @@ def build_config(args: argparse.Namespace) -> ClusterConfig:
         controllers=frozenset(CONTROLLERS) - set(args.disable_controller), delays=delays,
         faults=Faults(error_rate=args.error_rate, drop_rate=args.drop_rate, latency=args.latency),
         failing_packages=frozenset(args.fail_package), never_ready=frozenset(args.never_ready),
-        failing_jobs=frozenset(args.fail_job),
+        failing_jobs=frozenset(args.fail_job), extra_catalogs=tuple(args.extra_catalog),
     )
     if args.openshift_version:
         values["openshift_version"] = args.openshift_version
@@ -57,6 +57,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--never-ready", action="append", default=[], metavar="KIND[/NAME]")
     p.add_argument("--fail-job", action="append", default=[], metavar="NAME",
                    help="Job (by name) whose Pod fails; repeatable")
+    p.add_argument("--extra-catalog", action="append", default=[], metavar="NAME",
+                   help="another READY CatalogSource offering the same packages; repeatable")
     p.add_argument("--error-rate", type=float, default=0.0)
     p.add_argument("--drop-rate", type=float, default=0.0)
     p.add_argument("--latency", type=float, default=0.0)

@@ -97,6 +97,12 @@ class ClusterConfig:
     default_storage_class: bool = True
     catalog_source: str = "redhat-operators"
     catalog_ready: bool = True
+    # More READY CatalogSources in the marketplace namespace offering the same
+    # packages (e.g. ("community-operators",)). The package server then lists
+    # one PackageManifest per catalog and package, all named after the package
+    # and told apart by their ``catalog`` label; a GET by name answers with one
+    # of them, as a real package server does: here the first extra catalog's.
+    extra_catalogs: tuple[str, ...] = ()
     # Gitops pieces made beforehand by the user: ArgoCD/AppProject and Tekton
     # CRDs, the ArgoCD namespace with an ArgoCD instance, its Route and Secret.
     gitops: bool = False

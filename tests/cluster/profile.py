@@ -154,23 +154,40 @@ def _storage(store, config: ClusterConfig) -> None:
                   "volumeBindingMode": "Immediate", "allowVolumeExpansion": True}, manager=MANAGER)
 
 
-def _olm(store, config: ClusterConfig) -> None:
+def catalog_names(config: ClusterConfig) -> list[str]:
+    """The CatalogSources offering the operator packages, in the order a GET by package name looks at them."""
+    names = [name for name in config.extra_catalogs if name != config.catalog_source]
+    return names + [config.catalog_source]
+
+
+def _display_name(config: ClusterConfig, catalog: str) -> str:
+    return "Red Hat Operators" if catalog == config.catalog_source else catalog
+
+
+def _catalog_source(store, config: ClusterConfig, name: str, ready: bool) -> None:
     ns = marketplace_namespace(config)
-    name = config.catalog_source
     minor = ".".join(config.openshift_version.split(".")[:2])
-    state = "READY" if config.catalog_ready else "TRANSIENT_FAILURE"
+    image = (f"registry.redhat.io/redhat/redhat-operator-index:v{minor}" if name == config.catalog_source
+             else f"registry.example.test/{name}/operator-index:v{minor}")
     _create(store, {
         "apiVersion": OLM_API, "kind": "CatalogSource",
         "metadata": {"name": name, "namespace": ns},
-        "spec": {"sourceType": "grpc", "image": f"registry.redhat.io/redhat/redhat-operator-index:v{minor}",
-                 "displayName": "Red Hat Operators", "publisher": "Red Hat", "priority": -100,
+        "spec": {"sourceType": "grpc", "image": image,
+                 "displayName": _display_name(config, name), "publisher": "Red Hat", "priority": -100,
                  "updateStrategy": {"registryPoll": {"interval": "10m"}}},
     }, status={
-        "connectionState": {"address": f"{name}.{ns}.svc:50051", "lastObservedState": state,
+        "connectionState": {"address": f"{name}.{ns}.svc:50051",
+                            "lastObservedState": "READY" if ready else "TRANSIENT_FAILURE",
                             "lastConnect": SEED_TIME},
         "registryService": {"createdAt": SEED_TIME, "port": "50051", "protocol": "grpc",
                             "serviceName": name, "serviceNamespace": ns},
     })
+
+
+def _olm(store, config: ClusterConfig) -> None:
+    _catalog_source(store, config, config.catalog_source, config.catalog_ready)
+    for name in catalog_names(config)[:-1]:
+        _catalog_source(store, config, name, True)
     _create(store, {"apiVersion": "operators.coreos.com/v1", "kind": "OperatorGroup",
                     "metadata": {"name": "global-operators", "namespace": global_operators_namespace(config)},
                     "spec": {}})
@@ -178,7 +195,8 @@ def _olm(store, config: ClusterConfig) -> None:
 
 
 # -- PackageManifest (package-server) ---------------------------------------------------------------
-def _package_manifest(pkg: Package, namespace: str, config: ClusterConfig, catalog_ns: str) -> dict:
+def _package_manifest(pkg: Package, namespace: str, config: ClusterConfig, catalog_ns: str,
+                      catalog: str) -> dict:
     crds = crd_catalog(config.crds_dir)
     owned = []
     for crd_name in pkg.crds:
@@ -206,7 +224,7 @@ def _package_manifest(pkg: Package, namespace: str, config: ClusterConfig, catal
             },
             "entries": [{"name": e.name, "version": e.version} for e in reversed(entries)],
         })
-    labels = {"catalog": config.catalog_source, "catalog-namespace": catalog_ns, "provider": pkg.provider,
+    labels = {"catalog": catalog, "catalog-namespace": catalog_ns, "provider": pkg.provider,
               "provider-url": "", "operatorframework.io/arch.amd64": "supported",
               "operatorframework.io/os.linux": "supported"}
     return {
@@ -214,7 +232,7 @@ def _package_manifest(pkg: Package, namespace: str, config: ClusterConfig, catal
         "metadata": {"name": pkg.name, "namespace": namespace, "labels": labels,
                      "creationTimestamp": SEED_TIME},
         "spec": {},
-        "status": {"catalogSource": config.catalog_source, "catalogSourceDisplayName": "Red Hat Operators",
+        "status": {"catalogSource": catalog, "catalogSourceDisplayName": _display_name(config, catalog),
                    "catalogSourcePublisher": "Red Hat", "catalogSourceNamespace": catalog_ns,
                    "provider": {"name": pkg.provider}, "packageName": pkg.name, "channels": channels,
                    "defaultChannel": pkg.default_channel},
@@ -222,32 +240,42 @@ def _package_manifest(pkg: Package, namespace: str, config: ClusterConfig, catal
 
 
 def register_package_manifests(store, config: ClusterConfig) -> None:
-    """Serve packages.operators.coreos.com/v1 PackageManifest (get and list only)."""
+    """Serve packages.operators.coreos.com/v1 PackageManifest (get and list only).
+
+    One manifest per READY catalog and package, named after the package: with
+    several catalogs the list holds several objects of the same name (their
+    ``catalog`` label tells them apart) and a GET by name answers with the one
+    of the first catalog of ``catalog_names`` that offers the package.
+    """
     packages = operator_catalog(config.extra_channels)
     catalog_ns = marketplace_namespace(config)
-    cache: dict[tuple[str, str], dict] = {}
+    cache: dict[tuple[str, str, str], dict] = {}
 
-    def available() -> bool:
-        cs = store.try_get(OLM_API, "CatalogSource", config.catalog_source, catalog_ns)
-        state = (((cs or {}).get("status") or {}).get("connectionState") or {}).get("lastObservedState")
-        return state == "READY"
+    def available() -> list[str]:
+        ready = []
+        for name in catalog_names(config):
+            cs = store.try_get(OLM_API, "CatalogSource", name, catalog_ns)
+            state = (((cs or {}).get("status") or {}).get("connectionState") or {}).get("lastObservedState")
+            if state == "READY":
+                ready.append(name)
+        return ready
 
-    def manifest(pkg: Package, namespace: str) -> dict:
-        key = (pkg.name, namespace)
+    def manifest(pkg: Package, namespace: str, catalog: str) -> dict:
+        key = (pkg.name, namespace, catalog)
         if key not in cache:
-            cache[key] = _package_manifest(pkg, namespace, config, catalog_ns)
+            cache[key] = _package_manifest(pkg, namespace, config, catalog_ns, catalog)
         return copy.deepcopy(cache[key])
 
     def get(name: str, namespace: str | None) -> dict | None:
         pkg = packages.get(name)
-        if pkg is None or not available():
+        catalogs = available()
+        if pkg is None or not catalogs:
             return None
-        return manifest(pkg, namespace or catalog_ns)
+        return manifest(pkg, namespace or catalog_ns, catalogs[0])
 
     def list_(namespace: str | None) -> list[dict]:
-        if not available():
-            return []
-        return [manifest(pkg, namespace or catalog_ns) for dummy, pkg in sorted(packages.items())]
+        return [manifest(pkg, namespace or catalog_ns, catalog)
+                for catalog in available() for dummy, pkg in sorted(packages.items())]
 
     store.register_virtual(PACKAGE_MANIFEST, get, list_)
 
