@@ -88,12 +88,6 @@ def key_names(option):
     return names, errors
 
 
-def is_ours(meta):
-    """Whether an object carries the ownership labels of the collection."""
-    labels = (meta or {}).get("labels") or {}
-    return all(labels.get(k) == v for k, v in k8s.OWNERSHIP_LABELS.items())
-
-
 def recorded(meta):
     """Logical key -> key name recorded by an earlier run ({} when none or unreadable)."""
     text = ((meta or {}).get("annotations") or {}).get(KEYS_ANNOTATION) or ""
@@ -140,12 +134,12 @@ def decide(existing, values, names, labels=None, adopt=False, nbytes=DEFAULT_BYT
     or one recorded by an earlier run) without a value is removed; other keys
     of the Secret are kept. BACKEND_SECRET: the given value, else the stored
     one (also under a name it had before a rename), else generated. An
-    existing Secret without the ownership labels is left alone unless
+    existing Secret without the collection's mark is left alone unless
     ``adopt``; ``differs`` then lists the key names that would change.
     """
     meta = (existing or {}).get("metadata") or {}
     decoded = sec.decode_data(existing.get("data")) if existing is not None else {}
-    foreign = existing is not None and not is_ours(meta)
+    foreign = existing is not None and not k8s.is_ours(existing)
     record = {} if foreign else recorded(meta)
     given, pending = {}, []
     for logical in LOGICAL_KEYS:
@@ -181,8 +175,8 @@ def decide(existing, values, names, labels=None, adopt=False, nbytes=DEFAULT_BYT
 
 def foreign_warning(namespace, name, differs):
     """The warning for a Secret left alone; key names only."""
-    text = ("Secret %s/%s exists without the labels of this collection: it was left as it is (set adopt to "
-            "manage it)." % (namespace, name))
+    text = ("Secret %s/%s exists without the collection's mark (label %s=%s): it was left as it is (set adopt to "
+            "manage it)." % (namespace, name, k8s.MANAGED_BY, k8s.OWNERSHIP_LABELS[k8s.MANAGED_BY]))
     if differs:
         text += " Keys that differ from the wanted ones: %s." % ", ".join(differs)
     return text

@@ -28,21 +28,19 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 def ownership_labels(labels):
-    """The labels to put on created objects: the given ones, always with the managed-by mark."""
-    out = {MANAGED_BY: OWNER}
-    out.update(labels or {})
+    """The labels to put on created objects: the given ones, always with the collection's mark."""
+    out = dict(labels or {})
+    out[MANAGED_BY] = OWNER
     return out
-
-
-def is_ours(obj, labels):
-    """True when the object carries the managed-by mark of ``labels``."""
-    actual = ((obj or {}).get("metadata") or {}).get("labels") or {}
-    return actual.get(MANAGED_BY) == ownership_labels(labels)[MANAGED_BY]
 
 
 def validate(params):
     """Errors in the options, as a list of strings (empty when fine)."""
     errors = []
+    mark = (params.get("labels") or {}).get(MANAGED_BY, OWNER)
+    if mark != OWNER:
+        errors.append("labels: %s must be %s (the mark of the objects of the collection), got %r"
+                      % (MANAGED_BY, OWNER, mark))
     if not params.get("rhdh_namespace"):
         errors.append("no RHDH namespace known: set rhdh_namespace (orchestrator_rhdh_namespace in the roles) "
                       "to the namespace where Red Hat Developer Hub runs")

@@ -35,11 +35,11 @@ description:
     O(argocd.namespace), and the password is key C(admin.password) of Secret
     C(<instance>-cluster). When the instance is not found no ArgoCD key is
     written and the task warns.
-  - A Secret created by this module carries the labels
+  - A Secret created or updated by this module carries the labels
     C(app.kubernetes.io/managed-by=parodos.orchestrator) and
-    C(app.kubernetes.io/part-of=orchestrator). An existing Secret without them
-    is not changed (the task warns, naming the keys that differ) unless
-    O(adopt) is set.
+    C(app.kubernetes.io/part-of=orchestrator). The first one is the
+    collection's mark: an existing Secret without it is not changed (the task
+    warns, naming the keys that differ) unless O(adopt) is set.
   - An absent Secret is created with one C(POST); an existing one gets one
     JSON merge patch carrying only what changes; nothing is sent when nothing
     changes.
@@ -74,8 +74,9 @@ options:
     default: {}
   adopt:
     description:
-      - Manage an existing Secret that lacks the labels of this collection,
-        giving it those labels and making its keys what this module wants.
+      - Manage an existing Secret that lacks the collection's mark (the label
+        C(app.kubernetes.io/managed-by=parodos.orchestrator)), giving it the
+        labels of this collection and making its keys what this module wants.
       - When false, such a Secret is left as it is.
     type: bool
     default: false
@@ -302,12 +303,12 @@ generated:
   elements: str
   sample: [BACKEND_SECRET]
 adopted:
-  description: Whether this run took over an existing Secret that lacked the labels of this collection.
+  description: Whether this run took over an existing Secret that lacked the collection's mark.
   returned: always
   type: bool
   sample: false
 reused:
-  description: Whether an existing Secret without the labels of this collection was left as it is.
+  description: Whether an existing Secret without the collection's mark was left as it is.
   returned: always
   type: bool
   sample: false

@@ -26,8 +26,9 @@ description:
     pods of the same namespace.
   - An absent namespace is created (when O(create) is true) with the
     ownership O(labels). An existing namespace that does not carry the
-    C(app.kubernetes.io/managed-by) mark of O(labels) gets the workflow label
-    (and the ArgoCD label) but no ownership label.
+    collection's mark, the label
+    C(app.kubernetes.io/managed-by=parodos.orchestrator), gets the workflow
+    label (and the ArgoCD label) but no ownership label.
   - A NetworkPolicy of that name that exists without the ownership mark is
     left as it is, with a warning.
   - Nothing is sent when everything is already as wanted. Changes to existing
@@ -63,9 +64,11 @@ options:
     default: true
   labels:
     description:
-      - Ownership labels put on what the module creates. The
-        C(app.kubernetes.io/managed-by) label (default C(parodos.orchestrator))
-        tells objects of the collection from others.
+      - Ownership labels put on what the module creates and on what it finds
+        carrying the collection's mark.
+      - The label C(app.kubernetes.io/managed-by=parodos.orchestrator), the
+        mark that tells objects of the collection from others, is always
+        added; another value for that key fails the task.
     type: dict
     default:
       app.kubernetes.io/managed-by: parodos.orchestrator
@@ -198,7 +201,7 @@ def ensure_namespace(api, params, check_mode, report):
     if (existing.get("metadata") or {}).get("deletionTimestamp"):
         raise ValueError("the namespace is being deleted; wait until it is gone and run again")
     report.before["namespace"] = wn.view(existing)
-    changes = wn.label_changes(existing, wn.namespace_labels(params, wn.is_ours(existing, params["labels"])))
+    changes = wn.label_changes(existing, wn.namespace_labels(params, k8s.is_ours(existing)))
     if changes:
         patch = {"metadata": {"labels": changes}}
         api.merge_patch(path, patch, dry_run=check_mode)
@@ -224,7 +227,7 @@ def ensure_policy(api, desired, existing, check_mode, report):
         report.after["networkpolicies"][name] = wn.view(desired)
         return
     report.before["networkpolicies"][name] = wn.view(existing)
-    if not wn.is_ours(existing, desired["metadata"]["labels"]):
+    if not k8s.is_ours(existing):
         report.kept.append(ref)
         report.warnings.append("%s exists and was not created by this collection: it was left as it is; make sure "
                                "it admits what %s admits" % (ref, name))

@@ -155,3 +155,25 @@ def test_token_that_never_comes_fails_clearly(cluster, tmp_path):
                              "Secret orchestrator/orchestrator-token: it does not exist after 0 s")
     assert stored(cluster) is None
     assert "Traceback" not in output
+
+
+def test_secret_with_only_the_managed_by_label_is_ours(cluster, tmp_path):
+    """A backend Secret made with generated_secret (the managed-by label only) is updated, not reused."""
+    seed(cluster, token_secret=False)
+    output, result = run_module(cluster, tmp_path, "generated_secret", {
+        "name": NAME, "namespace": NAMESPACE, "labels": {"app.kubernetes.io/managed-by": MANAGER},
+        "generate": [{"key": "BACKEND_SECRET", "length": 48}]})
+    assert result["changed"] is True, output
+    first = stored(cluster)["BACKEND_SECRET"]
+    assert cluster.store.get("v1", "Secret", NAME, NAMESPACE)["metadata"]["labels"] == {
+        "app.kubernetes.io/managed-by": MANAGER}
+
+    output, result = run(cluster, tmp_path, cluster_token_secret={"name": ""})
+    assert result["changed"] is True and result["reused"] is False and result["adopted"] is False, output
+    assert "left as it is" not in output
+    assert result["added"] == ["GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET", "GITHUB_TOKEN"]
+    data = stored(cluster)
+    assert data["BACKEND_SECRET"] == first and data["GITHUB_TOKEN"] == GITHUB["github_token"]
+    assert cluster.store.get("v1", "Secret", NAME, NAMESPACE)["metadata"]["labels"] == {
+        "app.kubernetes.io/managed-by": MANAGER, "app.kubernetes.io/part-of": "orchestrator"}
+    assert_hidden(output, [first, GITHUB["github_token"], GITHUB["github_client_secret"]])

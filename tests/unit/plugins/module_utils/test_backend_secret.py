@@ -169,9 +169,22 @@ def test_foreign_secret_is_reused_and_left_alone():
     assert "GITHUB_TOKEN, K8S_CLUSTER_URL" in text and "theirs" not in text and "new" not in text
 
 
-def test_foreign_secret_with_one_of_our_labels_only_is_foreign():
-    stored = secret({"BACKEND_SECRET": "theirs"}, labels={k8s.MANAGED_BY: "parodos.orchestrator"})
-    assert bs.decide(stored, values(), NAMES)["reused"] is True
+def test_secret_with_only_the_managed_by_label_is_ours():
+    # the mark cleanup and every other module go by: such a Secret is updated, never reused
+    stored = secret({"BACKEND_SECRET": "kept-value"}, labels={k8s.MANAGED_BY: "parodos.orchestrator"})
+    step = bs.decide(stored, values(github_token="new-token"), NAMES)
+    assert step["reused"] is False and step["write"] is True and step["adopted"] is False
+    assert after(step) == {"BACKEND_SECRET": "kept-value", "GITHUB_TOKEN": "new-token"}
+    assert step["report"]["added"] == ["GITHUB_TOKEN"]
+    assert sec.metadata_changes(stored["metadata"], step["labels"], step["annotations"])["labels"] == {
+        "app.kubernetes.io/part-of": "orchestrator"}
+
+
+@pytest.mark.parametrize("labels", [{}, {"app.kubernetes.io/part-of": "orchestrator"},
+                                    {k8s.MANAGED_BY: "helm", "app.kubernetes.io/part-of": "orchestrator"}])
+def test_secret_without_our_managed_by_label_is_foreign(labels):
+    stored = secret({"BACKEND_SECRET": "theirs"}, labels=labels)
+    assert bs.decide(stored, values(github_token="t"), NAMES)["reused"] is True
 
 
 def test_foreign_secret_is_adopted_when_asked():

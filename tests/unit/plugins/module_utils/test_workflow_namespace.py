@@ -48,11 +48,16 @@ def test_namespace_labels_and_ownership():
         "rhdh.redhat.com/workflow-namespace": "", "argocd.argoproj.io/managed-by": "gitops", **wn.OWNERSHIP_LABELS}
     assert wn.namespace_object(PARAMS)["metadata"]["labels"] == {"rhdh.redhat.com/workflow-namespace": "",
                                                                  **wn.OWNERSHIP_LABELS}
-    ours = {"metadata": {"labels": {"app.kubernetes.io/managed-by": "parodos.orchestrator"}}}
-    assert wn.is_ours(ours, {}) and wn.is_ours(ours, PARAMS["labels"])
-    assert not wn.is_ours({"metadata": {"labels": {"app.kubernetes.io/managed-by": "helm"}}}, {})
-    assert not wn.is_ours({"metadata": {}}, {})
-    assert not wn.is_ours(ours, {"app.kubernetes.io/managed-by": "someone-else"})
+
+
+def test_the_mark_is_always_the_collections():
+    # what cleanup, apply and every module take for "ours": labels cannot change it
+    assert wn.ownership_labels({"team": "a"}) == {"app.kubernetes.io/managed-by": "parodos.orchestrator", "team": "a"}
+    errors = wn.validate(dict(PARAMS, labels={"app.kubernetes.io/managed-by": "someone-else"}))
+    assert errors == ["labels: app.kubernetes.io/managed-by must be parodos.orchestrator (the mark of the objects "
+                      "of the collection), got 'someone-else'"]
+    assert wn.validate(dict(PARAMS, labels={"app.kubernetes.io/managed-by": "parodos.orchestrator"})) == []
+    assert not hasattr(wn, "is_ours")
 
 
 def test_label_changes():
