@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.cluster import LocalCluster
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    """Keep pytest-ansible from creating ./collections/ when it is installed.
+
+    Without ``--ansible-unit-inject-only`` the plugin links every top-level entry of
+    the checkout into ./collections/ (which then ends up in builds and lint runs);
+    with it, the plugin only injects the paths ANSIBLE_COLLECTIONS_PATH names. The
+    option exists only when the plugin is loaded, so pytest.ini cannot carry it.
+    This hook runs before the plugin's own pytest_configure, which reads it.
+    """
+    if hasattr(config.option, "ansible_unit_inject_only"):
+        config.option.ansible_unit_inject_only = True
+    elif os.environ.get("CI"):
+        raise pytest.UsageError(
+            "pytest-ansible is not loaded; CI runs with requirements-test.txt, which pins it")
 
 
 @pytest.fixture
