@@ -38,10 +38,12 @@ DEFAULT_KEYS = {
     "email_password": "NOTIFICATIONS_EMAIL_PASSWORD",
 }
 LOGICAL_KEYS = tuple(DEFAULT_KEYS)
+# Keys the ``remove_keys`` option may take out; the backend secret always stays.
+REMOVABLE_KEYS = tuple(key for key in LOGICAL_KEYS if key != "backend_secret")
 DEFAULT_BYTES = 48
 MIN_BYTES = 32
-# Records logical key -> key name of the keys this module wrote, so that a
-# renamed key or a value that went away can be removed on a later run.
+# Records logical key -> key name of the keys the Secret holds, so that a
+# renamed key can be moved and a removed one found on a later run.
 KEYS_ANNOTATION = "parodos.orchestrator/backend-secret-keys"
 TOKEN_TYPE = "kubernetes.io/service-account-token"
 KEY_NAME = re.compile(r"^[-._a-zA-Z0-9]+$")
@@ -127,37 +129,66 @@ def _empty_report():
     return {"changes": {}, "generated": [], "changed_keys": [], "added": [], "updated": [], "removed": []}
 
 
-def decide(existing, values, names, labels=None, adopt=False, nbytes=DEFAULT_BYTES, token_fn=token):
+def removal_errors(remove, values=None):
+    """Errors of the ``remove_keys`` option: unknown or unremovable logical keys, keys that also get a value.
+
+    ``values`` are the wanted values (logical key -> value) of the same run, when known.
+    """
+    errors = []
+    for logical in remove or ():
+        if logical not in DEFAULT_KEYS:
+            errors.append("remove_keys: unknown logical key %s (known: %s)" % (logical, ", ".join(REMOVABLE_KEYS)))
+        elif logical not in REMOVABLE_KEYS:
+            errors.append("remove_keys: %s cannot be removed: Red Hat Developer Hub needs it" % logical)
+        elif (values or {}).get(logical):
+            errors.append("remove_keys: %s also gets a value in this run; leave out the value or the removal"
+                          % logical)
+    return errors
+
+
+def decide(existing, values, names, labels=None, adopt=False, nbytes=DEFAULT_BYTES, token_fn=token, remove=()):
     """The step for ``secrets.ensure``: new data, report, labels, annotation.
 
-    Only keys with a value are wanted; a managed key (a key name of ``names``
-    or one recorded by an earlier run) without a value is removed; other keys
-    of the Secret are kept. BACKEND_SECRET: the given value, else the stored
-    one (also under a name it had before a rename), else generated. An
-    existing Secret without the collection's mark is left alone unless
-    ``adopt``; ``differs`` then lists the key names that would change.
+    A key with a value gets it. A key without one (an input left empty, a
+    vault not loaded, ArgoCD not found, email disabled) keeps what the Secret
+    holds: a key goes away only when its logical name is in ``remove``. A key
+    renamed in ``names`` moves: its value (the given one, else the one stored
+    under the name an earlier run recorded) goes to the new name and the old
+    name is removed. Other keys of the Secret are kept. BACKEND_SECRET: the
+    given value, else the stored one, else generated. An existing Secret
+    without the collection's mark is left alone unless ``adopt``;
+    ``differs`` then lists the key names that would change. Raises
+    ValueError for a ``remove`` that ``removal_errors`` refuses.
     """
+    errors = removal_errors(remove, values)
+    if errors:
+        raise ValueError("; ".join(errors))
     meta = (existing or {}).get("metadata") or {}
     decoded = sec.decode_data(existing.get("data")) if existing is not None else {}
     foreign = existing is not None and not k8s.is_ours(existing)
     record = {} if foreign else recorded(meta)
-    given, pending = {}, []
+    current_names = set(names.values())
+    given, pending, drop = {}, [], set()
     for logical in LOGICAL_KEYS:
         name, value = names[logical], values.get(logical) or ""
-        if value is PENDING:
+        old = record.get(logical)
+        moved = decoded.get(old) if old and old != name and not decoded.get(name) else None
+        if logical in remove:
+            drop.update(key for key in (name, old) if key and (key == name or key not in current_names))
+        elif value is PENDING:
             pending.append(name)
             if not decoded.get(name):
-                given[name] = PENDING_TEXT
-        elif value or logical == "backend_secret":
+                given[name] = moved or PENDING_TEXT
+        elif value:
             given[name] = value
+        elif moved is not None:
+            given[name] = moved  # a renamed key keeps its value
+        elif logical == "backend_secret":
+            given[name] = ""  # generated when the Secret has none
+    renamed = set(record.values()) - current_names
     backend_key = names["backend_secret"]
-    old_key = record.get("backend_secret")
-    if not given[backend_key] and not decoded.get(backend_key) and old_key and decoded.get(old_key):
-        given[backend_key] = decoded[old_key]  # a renamed key keeps its value
-    managed = set(names.values()) | set(record.values())
-    remove = sorted(managed - set(given) - set(pending))
     data, report = sec.plan(decoded if existing is not None else None, given, [(backend_key, nbytes)],
-                            token_fn, remove)
+                            token_fn, sorted(drop | renamed))
     present = {logical: names[logical] for logical in LOGICAL_KEYS if names[logical] in data}
     wanted_labels = dict(labels or {})
     wanted_labels.update(k8s.OWNERSHIP_LABELS)

@@ -18,10 +18,14 @@ description:
     variables. It holds the backend secret, the cluster URL and service
     account token of the Kubernetes plugins, and GitHub, ArgoCD and email
     notification credentials.
-  - Only keys with a value are written. A managed key whose value went away
-    (an input left empty, ArgoCD not found, email disabled, a key renamed in
-    O(keys)) is removed. Keys of the Secret that the module does not manage
-    are kept. The module records the keys it wrote in the annotation
+  - A key whose input has a value gets that value. A key without one (an
+    input left empty, for example a later run without the vault that holds
+    the GitHub values; ArgoCD not found; email disabled; no token Secret)
+    keeps the value the Secret already holds. Keys are removed only when
+    named in O(remove_keys).
+  - A key renamed in O(keys) moves to its new name, with its value. Keys of
+    the Secret that the module does not manage are kept. The module records
+    the key names it manages in the annotation
     C(parodos.orchestrator/backend-secret-keys) (key names only).
   - The backend secret is the value of O(backend_secret) when given, else the
     value already stored, else a random value made once with the Python
@@ -38,7 +42,7 @@ description:
   - A Secret created or updated by this module carries the labels
     C(app.kubernetes.io/managed-by=parodos.orchestrator) and
     C(app.kubernetes.io/part-of=orchestrator). The first one is the
-    collection's mark: an existing Secret without it is not changed (the task
+    collection's mark. An existing Secret without it is not changed (the task
     warns, naming the keys that differ) unless O(adopt) is set.
   - An absent Secret is created with one C(POST); an existing one gets one
     JSON merge patch carrying only what changes; nothing is sent when nothing
@@ -135,6 +139,18 @@ options:
         description: Key of the SMTP password.
         type: str
         default: NOTIFICATIONS_EMAIL_PASSWORD
+  remove_keys:
+    description:
+      - Logical keys (the names of the suboptions of O(keys)) to remove from
+        the Secret, for example the GitHub keys when the integration is no
+        longer used.
+      - A key listed here must get no value in the same run. The backend
+        secret cannot be removed.
+    type: list
+    elements: str
+    default: []
+    choices: [cluster_url, cluster_token, github_token, github_client_id, github_client_secret, argocd_url,
+              argocd_username, argocd_password, email_hostname, email_username, email_password]
   backend_secret:
     description:
       - The backend secret. Empty keeps the stored value, or generates one
@@ -249,6 +265,12 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     var: backend.keys
 
+- name: A later run without the GitHub values keeps the GitHub keys; this one removes them
+  parodos.orchestrator.backend_secret:
+    namespace: rhdh
+    remove_keys: [github_token, github_client_id, github_client_secret]
+  no_log: true
+
 - name: Other key names, and a Secret made by someone else taken over
   parodos.orchestrator.backend_secret:
     namespace: rhdh
@@ -291,7 +313,7 @@ updated:
   elements: str
   sample: [GITHUB_TOKEN]
 removed:
-  description: Managed keys this run removed because their value went away.
+  description: Keys this run removed (named in O(remove_keys), or the old name of a renamed key).
   returned: always
   type: list
   elements: str
@@ -333,6 +355,7 @@ def argument_spec():
         namespace=dict(type="str", required=True),
         labels=dict(type="dict", default={}),
         adopt=dict(type="bool", default=False),
+        remove_keys=dict(type="list", elements="str", default=[], no_log=False, choices=list(bs.REMOVABLE_KEYS)),
         keys=dict(type="dict", default={}, no_log=False, apply_defaults=True, options=key_options),
         backend_secret=dict(type="str", default="", no_log=True),
         backend_secret_bytes=dict(type="int", default=bs.DEFAULT_BYTES, no_log=False),
@@ -356,6 +379,11 @@ def argument_spec():
 def check(params):
     """Errors of options that argument_spec cannot express."""
     errors = bs.key_names(params["keys"])[1]
+    token_secret, argocd = params["cluster_token_secret"], params["argocd"]
+    # What this run would write, with stand-ins for the values read from the cluster.
+    planned = bs.wanted_values(params, "url", "token" if token_secret["name"] else "",
+                               ("url", "password") if argocd["enabled"] else None)
+    errors += bs.removal_errors(params["remove_keys"], planned)
     for field in ("name", "namespace"):
         if not params[field]:
             errors.append("%s must not be empty" % field)
@@ -364,10 +392,8 @@ def check(params):
                       % (bs.MIN_BYTES, params["backend_secret_bytes"]))
     if params["token_timeout"] < 0:
         errors.append("token_timeout must not be negative")
-    token_secret = params["cluster_token_secret"]
     if token_secret["name"] and not token_secret["namespace"]:
         errors.append("cluster_token_secret: namespace is required with a name")
-    argocd = params["argocd"]
     if argocd["enabled"] and not (argocd["namespace"] and argocd["instance"]):
         errors.append("argocd: namespace and instance are required when enabled")
     return errors
@@ -394,7 +420,8 @@ def run(module, api, params, check_mode):
     names = bs.key_names(params["keys"])[0]
 
     def decide(existing):
-        step = bs.decide(existing, values, names, params["labels"], params["adopt"], params["backend_secret_bytes"])
+        step = bs.decide(existing, values, names, params["labels"], params["adopt"], params["backend_secret_bytes"],
+                         remove=params["remove_keys"])
         data = step["data"]
         inner.no_log_values.update(data[names[k]] for k in SECRET_KEYS if len(data.get(names[k]) or "") >= 8)
         return step

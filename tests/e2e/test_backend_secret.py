@@ -82,7 +82,7 @@ def test_token_secret_then_nothing_to_do(cluster, tmp_path):
     assert_hidden(output, [data["BACKEND_SECRET"], token, GITHUB["github_token"], GITHUB["github_client_secret"]])
 
 
-def test_argocd_found_with_the_gitops_profile_and_removed_when_disabled(cluster_factory, tmp_path):
+def test_argocd_found_with_the_gitops_profile_kept_when_disabled_and_removed_when_asked(cluster_factory, tmp_path):
     cluster = cluster_factory(gitops=True)
     seed(cluster)
     argocd = {"enabled": True, "namespace": "orchestrator-gitops", "instance": "argocd"}
@@ -95,8 +95,15 @@ def test_argocd_found_with_the_gitops_profile_and_removed_when_disabled(cluster_
     assert data["ARGOCD_PASSWORD"] == password
     assert_hidden(output, [password, data["BACKEND_SECRET"], data["K8S_CLUSTER_TOKEN"]])
 
-    cluster.requests.reset()
+    # disabled: the keys stay until a run removes them
     output, result = run(cluster, tmp_path, argocd={"enabled": False}, cluster_token_secret={"name": ""})
+    assert result["changed"] is False and result["removed"] == [], output
+    assert stored(cluster) == data
+
+    cluster.requests.reset()
+    output, result = run(cluster, tmp_path, argocd={"enabled": False}, cluster_token_secret={"name": ""},
+                         remove_keys=["argocd_url", "argocd_username", "argocd_password", "cluster_url",
+                                      "cluster_token"])
     assert result["removed"] == ["ARGOCD_PASSWORD", "ARGOCD_URL", "ARGOCD_USERNAME", "K8S_CLUSTER_TOKEN",
                                  "K8S_CLUSTER_URL"]
     assert sorted(stored(cluster)) == ["BACKEND_SECRET", "GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET", "GITHUB_TOKEN"]
@@ -177,3 +184,53 @@ def test_secret_with_only_the_managed_by_label_is_ours(cluster, tmp_path):
     assert cluster.store.get("v1", "Secret", NAME, NAMESPACE)["metadata"]["labels"] == {
         "app.kubernetes.io/managed-by": MANAGER, "app.kubernetes.io/part-of": "orchestrator"}
     assert_hidden(output, [first, GITHUB["github_token"], GITHUB["github_client_secret"]])
+
+
+def test_a_run_without_the_github_values_keeps_them_and_remove_keys_removes_them(cluster, tmp_path):
+    seed(cluster)
+    output, result = run(cluster, tmp_path)
+    assert result["changed"] is True, output
+    data = stored(cluster)
+    secrets = [data["BACKEND_SECRET"], data["K8S_CLUSTER_TOKEN"], GITHUB["github_token"],
+               GITHUB["github_client_secret"]]
+
+    # the vault with the GitHub values is not loaded: the variables are empty
+    cluster.requests.reset()
+    args = {"namespace": NAMESPACE, "cluster_token_secret": {"namespace": "orchestrator", "name": "orchestrator-token"},
+            "github_token": "{{ github_token | default('') }}",
+            "github_client_id": "{{ github_client_id | default('') }}",
+            "github_client_secret": "{{ github_client_secret | default('') }}"}
+    output, result = run_module(cluster, tmp_path, "backend_secret", args, diff=True, verbose=True)
+    assert result["changed"] is False and result["removed"] == [], output
+    assert play_recap(output)["changed"] == 0
+    assert stored(cluster) == data and stored(cluster)["GITHUB_TOKEN"] == GITHUB["github_token"]
+    assert writes(cluster, dry_run=None) == []
+    assert_hidden(output, secrets)
+
+    # removing is explicit; check mode first, then for real
+    args["remove_keys"] = ["github_token", "github_client_id", "github_client_secret"]
+    output, result = run_module(cluster, tmp_path, "backend_secret", args, check=True, diff=True, verbose=True)
+    assert result["changed"] is True and result["removed"] == ["GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET",
+                                                               "GITHUB_TOKEN"], output
+    assert stored(cluster) == data
+    assert writes(cluster) == [] and writes(cluster, dry_run=True) == [
+        ("PATCH", "/api/v1/namespaces/%s/secrets/%s" % (NAMESPACE, NAME))]
+    assert_hidden(output, secrets)
+
+    output, result = run_module(cluster, tmp_path, "backend_secret", args, diff=True, verbose=True)
+    assert result["changed"] is True and result["removed"] == ["GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET",
+                                                               "GITHUB_TOKEN"], output
+    assert sorted(stored(cluster)) == ["BACKEND_SECRET", "K8S_CLUSTER_TOKEN", "K8S_CLUSTER_URL"]
+    assert stored(cluster)["BACKEND_SECRET"] == data["BACKEND_SECRET"]
+    annotation = cluster.store.get("v1", "Secret", NAME, NAMESPACE)["metadata"]["annotations"]
+    assert "github" not in annotation["parodos.orchestrator/backend-secret-keys"]
+    assert_hidden(output, secrets)
+
+
+def test_remove_keys_with_a_value_in_the_same_run_fails_before_writing(cluster, tmp_path):
+    seed(cluster)
+    output, result = run(cluster, tmp_path, remove_keys=["github_token"])
+    assert result["failed"] is True
+    assert "remove_keys: github_token also gets a value in this run" in result["msg"]
+    assert writes(cluster, dry_run=None) == [] and stored(cluster) is None
+    assert_hidden(output, [GITHUB["github_token"], GITHUB["github_client_secret"]])

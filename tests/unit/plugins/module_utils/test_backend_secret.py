@@ -115,16 +115,76 @@ def test_keys_appear_with_their_inputs():
     assert step["report"]["added"] == sorted(bs.DEFAULT_KEYS.values())
 
 
-def test_keys_disappear_with_their_inputs():
+def stored_full():
     first = bs.decide(None, full_values(), NAMES)
+    return first, secret(after(first), annotations=first["annotations"])
+
+
+def test_keys_without_a_value_keep_what_the_secret_holds():
+    # a later run without the vault: no GitHub, token, ArgoCD or email values
+    first, stored = stored_full()
+    step = bs.decide(stored, values(), NAMES)
+    assert after(step) == after(first)
+    assert step["report"]["changes"] == {} and step["report"]["removed"] == []
+    assert step["annotations"] == first["annotations"]
+    assert sec.metadata_changes(stored["metadata"], step["labels"], step["annotations"]) == {}
+
+
+@pytest.mark.parametrize("remove, gone", [
+    (["github_token"], ["GITHUB_TOKEN"]),
+    (["github_token", "github_client_id", "github_client_secret"],
+     ["GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET", "GITHUB_TOKEN"]),
+    (["argocd_url", "argocd_username", "argocd_password", "cluster_url", "cluster_token"],
+     ["ARGOCD_PASSWORD", "ARGOCD_URL", "ARGOCD_USERNAME", "K8S_CLUSTER_TOKEN", "K8S_CLUSTER_URL"]),
+    (["email_password"], ["NOTIFICATIONS_EMAIL_PASSWORD"]),
+])
+def test_remove_takes_out_the_keys_named(remove, gone):
+    first, stored = stored_full()
+    step = bs.decide(stored, values(), NAMES, remove=remove)
+    assert step["report"]["removed"] == gone
+    assert step["report"]["changes"] == dict.fromkeys(gone)
+    assert sorted(after(step)) == sorted(set(after(first)) - set(gone))
+    recorded = json.loads(step["annotations"][bs.KEYS_ANNOTATION])
+    assert sorted(recorded) == sorted(set(bs.LOGICAL_KEYS) - set(remove))
+
+
+def test_remove_of_a_key_that_is_not_there_changes_nothing():
+    stored = secret({"BACKEND_SECRET": "kept-value"})
+    step = bs.decide(stored, values(), NAMES, remove=["github_token", "email_password"])
+    assert step["report"]["changes"] == {} and after(step) == {"BACKEND_SECRET": "kept-value"}
+
+
+def test_remove_finds_a_key_under_the_name_an_earlier_run_recorded():
+    first = bs.decide(None, values(github_token="gh-token"), dict(NAMES, github_token="GH_TOKEN"))
     stored = secret(after(first), annotations=first["annotations"])
-    step = bs.decide(stored, values(backend_secret="b" * 40, github_token="gh-token"), NAMES)
-    assert after(step) == {"BACKEND_SECRET": "b" * 40, "GITHUB_TOKEN": "gh-token"}
-    removed = sorted(set(bs.DEFAULT_KEYS.values()) - {"BACKEND_SECRET", "GITHUB_TOKEN"})
-    assert step["report"]["removed"] == removed
-    assert all(step["report"]["changes"][k] is None for k in removed)
-    assert json.loads(step["annotations"][bs.KEYS_ANNOTATION]) == {"backend_secret": "BACKEND_SECRET",
-                                                                   "github_token": "GITHUB_TOKEN"}
+    step = bs.decide(stored, values(), NAMES, remove=["github_token"])
+    assert step["report"]["removed"] == ["GH_TOKEN"] and "GITHUB_TOKEN" not in after(step)
+
+
+def test_a_key_of_the_user_with_the_name_of_a_removed_key_elsewhere_is_kept():
+    # cluster_url was recorded as MY_URL, which is now the name of github_token: removing cluster_url keeps it
+    stored = secret({"BACKEND_SECRET": "b" * 40, "MY_URL": "u"},
+                    annotations={bs.KEYS_ANNOTATION: json.dumps({"cluster_url": "MY_URL"})})
+    step = bs.decide(stored, values(github_token="t"), dict(NAMES, github_token="MY_URL"), remove=["cluster_url"])
+    assert after(step)["MY_URL"] == "t" and step["report"]["removed"] == []
+
+
+@pytest.mark.parametrize("remove, vals, message", [
+    (["nope"], {}, "remove_keys: unknown logical key nope (known: cluster_url, "),
+    (["backend_secret"], {}, "remove_keys: backend_secret cannot be removed"),
+    (["github_token"], {"github_token": "t"}, "remove_keys: github_token also gets a value in this run"),
+    (["cluster_token"], {"cluster_token": bs.PENDING}, "remove_keys: cluster_token also gets a value"),
+])
+def test_remove_errors(remove, vals, message):
+    [error] = bs.removal_errors(remove, values(**vals))
+    assert error.startswith(message)
+    with pytest.raises(ValueError, match="^" + message.replace("(", r"\(")):
+        bs.decide(None, values(**vals), NAMES, remove=remove)
+
+
+def test_removable_keys_are_every_logical_key_but_the_backend_secret():
+    assert set(bs.REMOVABLE_KEYS) == set(bs.LOGICAL_KEYS) - {"backend_secret"}
+    assert bs.removal_errors(list(bs.REMOVABLE_KEYS)) == []
 
 
 def test_backend_secret_is_never_removed():
@@ -152,6 +212,15 @@ def test_key_rename_moves_the_values():
     assert step["report"]["generated"] == []
 
 
+def test_key_rename_without_a_value_moves_the_stored_value():
+    first = bs.decide(None, values(github_token="gh-token"), NAMES)
+    stored = secret(after(first), annotations=first["annotations"])
+    step = bs.decide(stored, values(), dict(NAMES, github_token="GH_TOKEN"))
+    assert after(step) == {"BACKEND_SECRET": after(first)["BACKEND_SECRET"], "GH_TOKEN": "gh-token"}
+    assert step["report"]["added"] == ["GH_TOKEN"] and step["report"]["removed"] == ["GITHUB_TOKEN"]
+    assert json.loads(step["annotations"][bs.KEYS_ANNOTATION])["github_token"] == "GH_TOKEN"
+
+
 def test_unrecorded_old_name_is_kept_after_a_rename():
     stored = secret({"BACKEND_SECRET": "x" * 40, "OLD_GH": "t"})
     step = bs.decide(stored, values(github_token="t"), dict(NAMES, github_token="GH_TOKEN"))
@@ -164,8 +233,10 @@ def test_foreign_secret_is_reused_and_left_alone():
     assert step["write"] is False and step["reused"] is True and step["adopted"] is False
     assert after(step) == {"BACKEND_SECRET": "theirs", "GITHUB_TOKEN": "old", "K8S_CLUSTER_URL": "u"}
     assert step["report"]["changed_keys"] == [] and step["report"]["generated"] == []
-    assert step["differs"] == ["GITHUB_TOKEN", "K8S_CLUSTER_URL"]
-    text = bs.foreign_warning("rhdh", "s", step["differs"])
+    assert step["differs"] == ["GITHUB_TOKEN"]
+    assert bs.decide(stored, values(github_token="new"), NAMES, remove=["cluster_url"])["differs"] == [
+        "GITHUB_TOKEN", "K8S_CLUSTER_URL"]
+    text = bs.foreign_warning("rhdh", "s", ["GITHUB_TOKEN", "K8S_CLUSTER_URL"])
     assert "GITHUB_TOKEN, K8S_CLUSTER_URL" in text and "theirs" not in text and "new" not in text
 
 

@@ -136,23 +136,53 @@ def test_creates_then_changes_nothing(run_module):
     assert api.values() == stored
 
 
-def test_keys_follow_their_inputs_and_renames(run_module):
+def test_keys_without_inputs_are_kept_renames_move_and_remove_keys_removes(run_module):
     api = FakeApi(cluster_objects())
     run_module(backend_secret, ARGS, api)
-    backend = api.values()["BACKEND_SECRET"]
+    first = api.values()
+    # a later run without the GitHub values (a vault not loaded), ArgoCD and the token
     args = dict(ARGS, github_token="", github_client_id="", github_client_secret="",
                 argocd={"enabled": False}, cluster_token_secret={"name": ""},
                 keys={"backend_secret": "BACKEND_AUTH"},
                 email={"enabled": True, "hostname": "smtp.example.test", "password": "smtp-password-value"})
     code, result = run_module(backend_secret, args, api)
     assert code == 0, result
+    kept = sorted(set(ALL_KEYS) - {"BACKEND_SECRET"})
+    assert result["keys"] == sorted(kept + ["BACKEND_AUTH", "NOTIFICATIONS_EMAIL_HOSTNAME",
+                                            "NOTIFICATIONS_EMAIL_PASSWORD"])
+    assert result["added"] == ["BACKEND_AUTH", "NOTIFICATIONS_EMAIL_HOSTNAME", "NOTIFICATIONS_EMAIL_PASSWORD"]
+    assert result["removed"] == ["BACKEND_SECRET"] and result["updated"] == result["generated"] == []
+    stored = api.values()
+    assert stored["BACKEND_AUTH"] == first["BACKEND_SECRET"]
+    assert {key: stored[key] for key in kept} == {key: first[key] for key in kept}
+    assert api.bodies[-1]["data"]["BACKEND_SECRET"] is None and "GITHUB_TOKEN" not in api.bodies[-1]["data"]
+
+    remove = ["github_token", "github_client_id", "github_client_secret", "cluster_url", "cluster_token",
+              "argocd_url", "argocd_username", "argocd_password"]
+    code, result = run_module(backend_secret, dict(args, remove_keys=remove), api)
+    assert code == 0, result
+    assert result["removed"] == kept and result["added"] == result["updated"] == []
     assert result["keys"] == ["BACKEND_AUTH", "NOTIFICATIONS_EMAIL_HOSTNAME", "NOTIFICATIONS_EMAIL_PASSWORD"]
-    assert result["added"] == result["keys"]
-    assert result["removed"] == sorted(set(ALL_KEYS) - {"BACKEND_AUTH"})
-    assert result["generated"] == []
-    assert api.values()["BACKEND_AUTH"] == backend
-    patch = api.bodies[-1]
-    assert patch["data"]["GITHUB_TOKEN"] is None and patch["data"]["BACKEND_SECRET"] is None
+    assert sorted(api.bodies[-1]["data"]) == kept and set(api.bodies[-1]["data"].values()) == {None}
+    assert_no_value(run_module.out, [first["BACKEND_SECRET"], SA_TOKEN, ARGO_PASSWORD, ARGS["github_token"]])
+
+    api.requests.clear()
+    code, result = run_module(backend_secret, dict(args, remove_keys=remove), api)
+    assert code == 0 and result["changed"] is False and api.writes() == []
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"remove_keys": ["github_token"]}, "remove_keys: github_token also gets a value in this run"),
+    ({"remove_keys": ["cluster_token"]}, "remove_keys: cluster_token also gets a value in this run"),
+    ({"remove_keys": ["argocd_url"]}, "remove_keys: argocd_url also gets a value in this run"),
+    ({"remove_keys": ["email_hostname"], "email": {"enabled": True, "hostname": "smtp"}},
+     "remove_keys: email_hostname also gets a value in this run"),
+    ({"remove_keys": ["backend_secret"]}, "value of remove_keys must be one or more of: cluster_url, "),
+    ({"remove_keys": ["GITHUB_TOKEN"]}, "value of remove_keys must be one or more of: "),
+])
+def test_remove_keys_is_checked_before_connecting(run_module, args, message):
+    code, result = run_module(backend_secret, dict(ARGS, **args))
+    assert code == 1 and message in result["msg"], result["msg"]
 
 
 def test_foreign_secret_is_reused_with_a_warning(run_module, warnings):
