@@ -4,7 +4,7 @@ import pytest
 
 from ansible_collections.parodos.orchestrator.plugins.module_utils import preflight as pf
 from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import ApiError
-from tests.unit.fakes import CRD, PM, FakeApi, add_gitops, healthy_routes
+from tests.unit.fakes import CRD, PM, SSAR, add_gitops, healthy_routes, preflight_api
 
 PACKAGES = [
     {"name": "serverless-operator", "channel": "stable"},
@@ -160,7 +160,7 @@ def test_crds_to_check(overrides, expected):
 
 
 def test_healthy_cluster_passes_everything():
-    api = FakeApi()
+    api = preflight_api()
     s = settings()
     obs = pf.gather(api, s)
     checks = pf.evaluate(s, obs)
@@ -178,14 +178,15 @@ def test_healthy_cluster_passes_everything():
 
 
 def test_only_reads_and_access_reviews():
-    api = FakeApi(routes=add_gitops(healthy_routes()))
+    api = preflight_api(add_gitops(healthy_routes()))
     run(api, gitops=True, tekton=True)
-    posts = [p for m, p in api.requests if m != "GET"]
+    posts = [p for m, p in api.calls() if m != "GET"]
     assert posts == ["/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"] * 2
+    assert api.paths("POST") == [SSAR] * 2
 
 
 def test_unreachable_gives_one_problem():
-    checks = run(FakeApi(unreachable=True))
+    checks = run(preflight_api(unreachable=True))
     assert len(checks) == 1
     assert checks[0]["name"] == "api" and not checks[0]["passed"]
     assert "Cannot reach the Kubernetes API at https://api.example.test:6443" in checks[0]["message"]
@@ -195,12 +196,12 @@ def test_unreachable_gives_one_problem():
 def test_unauthorized_is_reported_as_credentials():
     routes = healthy_routes()
     routes["/version"] = ApiError("Unauthorized", 401)
-    (check,) = run(FakeApi(routes=routes))
+    (check,) = run(preflight_api(routes))
     assert "rejected the credentials" in check["message"]
 
 
 def test_no_write_access():
-    bad = failed(run(FakeApi(allowed=False)))
+    bad = failed(run(preflight_api(allowed=False)))
     assert list(bad) == ["write_access"]
     assert "may not create namespaces, create customresourcedefinitions.apiextensions.k8s.io" \
         in bad["write_access"]["message"]
@@ -210,7 +211,7 @@ def test_no_write_access():
 def test_kubernetes_without_olm_reports_both_and_skips_dependents():
     routes = {k: v for k, v in healthy_routes().items()
               if "openshift.io" not in k and "operators.coreos.com" not in k}
-    bad = failed(run(FakeApi(routes=routes)))
+    bad = failed(run(preflight_api(routes)))
     assert set(bad) == {"openshift", "olm"}
     assert "Not an OpenShift cluster" in bad["openshift"]["message"]
     assert ("missing CRDs subscriptions.operators.coreos.com, operatorgroups.operators.coreos.com, "
@@ -244,11 +245,11 @@ def test_olm_missing(apis, missing):
 
 
 def test_olm_read_from_two_discovery_documents():
-    api = FakeApi()
+    api = preflight_api()
     obs = pf.gather(api, settings(packages=[]))
-    olm_reads = [p for m, p in api.requests if "operators.coreos.com" in p]
+    olm_reads = [p for m, p in api.calls() if "operators.coreos.com" in p]
     assert olm_reads == [OLM_V1ALPHA1, OLM_V1]
-    assert not [p for m, p in api.requests if p.startswith(pf.CRD_PATH)]
+    assert not [p for m, p in api.calls() if p.startswith(pf.CRD_PATH)]
     assert "operatorgroups" in obs["olm_apis"]["operators.coreos.com/v1"]
 
 
@@ -256,7 +257,7 @@ def test_olm_v1_not_served():
     routes = healthy_routes()
     del routes[OLM_V1]
     s = settings()
-    obs = pf.gather(FakeApi(routes=routes), s)
+    obs = pf.gather(preflight_api(routes), s)
     bad = failed(pf.evaluate(s, obs))
     assert list(bad) == ["olm"]
     assert bad["olm"]["message"] == (
@@ -271,7 +272,7 @@ def test_olm_discovery_forbidden_is_a_read_error():
     routes = healthy_routes()
     routes[OLM_V1ALPHA1] = ApiError("forbidden", 403)
     s = settings(packages=[])
-    obs = pf.gather(FakeApi(routes=routes), s)
+    obs = pf.gather(preflight_api(routes), s)
     assert obs["read_errors"] == ["GET %s: forbidden" % OLM_V1ALPHA1]
     assert "subscriptions.operators.coreos.com" in failed(pf.evaluate(s, obs))["olm"]["message"]
 
@@ -284,7 +285,7 @@ def test_openshift_version_out_of_range(version, low, high, fragment):
     routes = healthy_routes()
     routes["/apis/config.openshift.io/v1/clusterversions/version"] = {
         "status": {"history": [{"state": "Completed", "version": version}]}}
-    bad = failed(run(FakeApi(routes=routes), openshift_min_version=low, openshift_max_version=high))
+    bad = failed(run(preflight_api(routes), openshift_min_version=low, openshift_max_version=high))
     assert list(bad) == ["openshift_version"]
     assert fragment in bad["openshift_version"]["message"]
 
@@ -292,21 +293,21 @@ def test_openshift_version_out_of_range(version, low, high, fragment):
 def test_openshift_version_unknown():
     routes = healthy_routes()
     routes["/apis/config.openshift.io/v1/clusterversions/version"] = {"status": {}}
-    bad = failed(run(FakeApi(routes=routes)))
+    bad = failed(run(preflight_api(routes)))
     assert "no Completed entry" in bad["openshift_version"]["message"]
 
 
 def test_missing_domain():
     routes = healthy_routes()
     routes["/apis/config.openshift.io/v1/ingresses/cluster"] = {"spec": {}}
-    assert list(failed(run(FakeApi(routes=routes)))) == ["cluster_domain"]
+    assert list(failed(run(preflight_api(routes)))) == ["cluster_domain"]
 
 
 @pytest.mark.parametrize("require, expect_failure", [(True, True), (False, False)])
 def test_default_storage_class(require, expect_failure):
     routes = healthy_routes()
     routes["/apis/storage.k8s.io/v1/storageclasses"] = {"items": [{"metadata": {"name": "slow"}}]}
-    bad = failed(run(FakeApi(routes=routes), require_default_storage_class=require))
+    bad = failed(run(preflight_api(routes), require_default_storage_class=require))
     assert ("default_storage_class" in bad) is expect_failure
     if expect_failure:
         assert "No default StorageClass" in bad["default_storage_class"]["message"]
@@ -317,7 +318,7 @@ def test_beta_default_annotation_counts():
     routes = healthy_routes()
     routes["/apis/storage.k8s.io/v1/storageclasses"] = {"items": [{"metadata": {
         "name": "old", "annotations": {"storageclass.beta.kubernetes.io/is-default-class": "true"}}}]}
-    obs = pf.gather(FakeApi(routes=routes), settings())
+    obs = pf.gather(preflight_api(routes), settings())
     assert pf.cluster_facts(obs)["default_storage_class"] == "old"
 
 
@@ -327,7 +328,7 @@ def test_architecture(archs, ok):
     routes = healthy_routes()
     routes["/api/v1/nodes"] = {"items": [
         {"metadata": {"name": "n%d" % i, "labels": {"kubernetes.io/arch": a}}} for i, a in enumerate(archs)]}
-    bad = failed(run(FakeApi(routes=routes)))
+    bad = failed(run(preflight_api(routes)))
     assert ("architecture" not in bad) is ok
     if archs == ["arm64"]:
         assert "the nodes are arm64" in bad["architecture"]["message"]
@@ -338,13 +339,13 @@ def test_arch_falls_back_to_node_info():
     routes = healthy_routes()
     routes["/api/v1/nodes"] = {"items": [{"metadata": {"name": "n"},
                                           "status": {"nodeInfo": {"architecture": "amd64"}}}]}
-    assert failed(run(FakeApi(routes=routes))) == {}
+    assert failed(run(preflight_api(routes))) == {}
 
 
 def test_catalog_missing_skips_packages():
     routes = healthy_routes()
     del routes["/apis/operators.coreos.com/v1alpha1/namespaces/openshift-marketplace/catalogsources/redhat-operators"]
-    checks = run(FakeApi(routes=routes))
+    checks = run(preflight_api(routes))
     assert list(failed(checks)) == ["catalog_source"]
     assert "CatalogSource redhat-operators not found in namespace openshift-marketplace" \
         in failed(checks)["catalog_source"]["message"]
@@ -355,14 +356,14 @@ def test_catalog_not_ready():
     routes = healthy_routes()
     routes["/apis/operators.coreos.com/v1alpha1/namespaces/openshift-marketplace/catalogsources/redhat-operators"] = {
         "status": {"connectionState": {"lastObservedState": "TRANSIENT_FAILURE"}}}
-    bad = failed(run(FakeApi(routes=routes)))
+    bad = failed(run(preflight_api(routes)))
     assert list(bad) == ["catalog_source"]
     assert "is not ready (connection state: TRANSIENT_FAILURE)" in bad["catalog_source"]["message"]
 
 
 def test_unknown_channel_and_missing_package():
     packages = PACKAGES[:2] + [{"name": "rhdh", "channel": "fast-9.9"}, {"name": "nope", "channel": ""}]
-    bad = failed(run(FakeApi(), packages=packages))
+    bad = failed(run(preflight_api(), packages=packages))
     assert set(bad) == {"package/rhdh", "package/nope"}
     assert "Package rhdh has no channel fast-9.9 in catalog redhat-operators (available: fast, fast-1.3)" \
         in bad["package/rhdh"]["message"]
@@ -372,16 +373,16 @@ def test_unknown_channel_and_missing_package():
 def test_package_from_another_catalog_is_looked_up_by_label():
     routes = healthy_routes()
     routes[PM + "rhdh"]["status"]["catalogSource"] = "community-operators"
-    api = FakeApi(routes=routes)
+    api = preflight_api(routes)
     base = PM.rstrip("/")
-    routes[base] = {"items": []}
+    api.objects[base] = {"items": []}
     bad = failed(run(api))
     assert list(bad) == ["package/rhdh"]
-    assert ("GET", base) in api.requests
+    assert ("GET", base) in api.calls()
 
 
 def test_gitops_missing_crds():
-    bad = failed(run(FakeApi(), gitops=True, tekton=True))
+    bad = failed(run(preflight_api(), gitops=True, tekton=True))
     assert set(bad) == {"gitops_crds", "argocd_instance"}
     message = bad["gitops_crds"]["message"]
     for name in ("appprojects.argoproj.io (v1alpha1) is missing", "tasks.tekton.dev (v1) is missing",
@@ -393,7 +394,7 @@ def test_gitops_missing_crds():
 def test_gitops_crd_without_required_version():
     routes = add_gitops(healthy_routes())
     routes[CRD + "tasks.tekton.dev"] = {"spec": {"versions": [{"name": "v1beta1", "served": True}]}}
-    bad = failed(run(FakeApi(routes=routes), gitops=True, tekton=True))
+    bad = failed(run(preflight_api(routes), gitops=True, tekton=True))
     assert "tasks.tekton.dev does not serve v1 (serves v1beta1)" in bad["gitops_crds"]["message"]
 
 
@@ -405,14 +406,14 @@ def test_gitops_crd_without_required_version():
 ])
 def test_argocd_instance(present, wanted, ok, fragment):
     routes = add_gitops(healthy_routes(), tekton=False, instance=present)
-    bad = failed(run(FakeApi(routes=routes), gitops=True, argocd_instance=wanted))
+    bad = failed(run(preflight_api(routes), gitops=True, argocd_instance=wanted))
     assert ("argocd_instance" not in bad) is ok
     if fragment:
         assert fragment in bad["argocd_instance"]["message"]
 
 
 def test_tekton_without_gitops():
-    bad = failed(run(FakeApi(), tekton=True))
+    bad = failed(run(preflight_api(), tekton=True))
     assert list(bad) == ["tekton_needs_gitops"]
 
 
@@ -420,7 +421,7 @@ def test_several_failures_reported_together():
     routes = healthy_routes()
     routes["/apis/storage.k8s.io/v1/storageclasses"] = {"items": []}
     routes["/api/v1/nodes"] = {"items": [{"metadata": {"name": "n", "labels": {"kubernetes.io/arch": "arm64"}}}]}
-    checks = run(FakeApi(routes=routes, allowed=False), gitops=True)
+    checks = run(preflight_api(routes, allowed=False), gitops=True)
     names = [c["name"] for c in pf.problems(checks)]
     assert names == ["write_access", "default_storage_class", "architecture", "gitops_crds",
                      "argocd_instance"]
@@ -434,5 +435,5 @@ def test_several_failures_reported_together():
 def test_other_read_errors_are_recorded():
     routes = healthy_routes()
     routes["/api/v1/nodes"] = ApiError("nodes is forbidden", 403)
-    obs = pf.gather(FakeApi(routes=routes), settings())
+    obs = pf.gather(preflight_api(routes), settings())
     assert obs["read_errors"] == ["GET /api/v1/nodes: nodes is forbidden"]

@@ -6,7 +6,6 @@ import json
 import pytest
 
 from ansible.module_utils import basic
-from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
 
 try:
     from ansible.module_utils.testing import patch_module_args
@@ -49,6 +48,11 @@ class ModuleRunner:
         The module's connection is ``api`` when given, else what ``connect(module)``
         returns; with neither, connecting fails the test.
         """
+        # imported here, not when this file loads: pytest loads it before its plugins are
+        # configured (pytest-ansible installs the collection loader then) when the tests of
+        # this directory are named on the command line
+        from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
+
         if api is not None:
             def connect(ansible_module):
                 return api, None

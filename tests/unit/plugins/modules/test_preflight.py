@@ -5,13 +5,13 @@ import socket
 
 from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
 from ansible_collections.parodos.orchestrator.plugins.modules import preflight
-from tests.unit.plugins.module_utils.test_preflight import FakeApi
+from tests.unit.fakes import preflight_api
 
 PACKAGES = [{"name": "rhdh", "channel": "fast-1.3"}, {"name": "serverless-operator", "channel": "stable"}]
 
 
 def test_ready_cluster(run_module):
-    api = FakeApi()
+    api = preflight_api()
     code, result = run_module(preflight, {"packages": PACKAGES}, api)
     assert code == 0
     assert result["changed"] is False
@@ -24,16 +24,16 @@ def test_ready_cluster(run_module):
 
 
 def test_check_mode_runs_the_checks(run_module):
-    api = FakeApi(allowed=False)
+    api = preflight_api(allowed=False)
     code, result = run_module(preflight, {}, api, check=True)
     assert code == 0
     assert [p["name"] for p in result["problems"]] == ["write_access"]
     assert "Preflight found 1 problem(s)" in result["report"]
-    assert api.requests[0] == ("GET", "/version")
+    assert api.calls()[0] == ("GET", "/version")
 
 
 def test_defaults_check_namespaces_and_crds(run_module):
-    api = FakeApi(allowed=False)
+    api = preflight_api(allowed=False)
     code, result = run_module(preflight, {}, api)
     assert code == 0
     message = result["problems"][0]["message"]
@@ -47,8 +47,8 @@ def test_invalid_version_fails_before_connecting(run_module):
 
 
 def test_read_errors_become_warnings(run_module):
-    api = FakeApi()
-    api.routes["/api/v1/nodes"] = k8s.ApiError("nodes is forbidden", 403)
+    api = preflight_api()
+    api.fail(k8s.ApiError("nodes is forbidden", 403), path="/api/v1/nodes")
     code, result = run_module(preflight, {}, api)
     assert code == 0
     assert result["read_errors"] == ["GET /api/v1/nodes: nodes is forbidden"]

@@ -3,6 +3,7 @@
 from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s, readiness as rd
 from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import ApiError
 from ansible_collections.parodos.orchestrator.plugins.modules import wait_ready
+from tests.unit.fakes import Clock, FakeApi
 
 DISCOVERY = {
     "/apis/apps/v1": {"resources": [{"name": "deployments", "kind": "Deployment", "namespaced": True},
@@ -13,53 +14,27 @@ DISCOVERY = {
 }
 DEP_PATH = "/apis/apps/v1/namespaces/ns/deployments/"
 CP_PATH = "/apis/sonataflow.org/v1alpha08/sonataflowclusterplatforms/cp"
+START = 100.0
 
 
-class Clock:
-    def __init__(self):
-        self.now = 100.0
-        self.pauses = []
-
-    def __call__(self):
-        return self.now
-
-    def pause(self, seconds):
-        self.pauses.append(seconds)
-        self.now += seconds
+def cluster(objects=None, discovery=None):
+    """A clock at START and an API holding the discovery documents and ``objects``."""
+    clock = Clock(START)
+    api = FakeApi(dict(DISCOVERY if discovery is None else discovery, **(objects or {})), clock=clock)
+    return api, clock
 
 
-class FakeApi:
-    """GET over discovery documents and per-path functions of the clock."""
-
-    def __init__(self, clock, objects, discovery=None):
-        self.clock = clock
-        self.objects = objects
-        self.discovery = dict(DISCOVERY if discovery is None else discovery)
-        self.requests = []
-
-    def get(self, path, query=None):
-        self.requests.append((self.clock(), path))
-        if path in self.discovery:
-            doc = self.discovery[path]
-            if isinstance(doc, ApiError):
-                raise doc
-            return doc
-        if path not in self.objects:
-            raise ApiError("not found", 404)
-        value = self.objects[path](self.clock() - 100.0)
-        if isinstance(value, ApiError):
-            raise value
-        return value
+def deployment(ready):
+    return {"metadata": {"generation": 1}, "spec": {"replicas": 1}, "status": {
+        "observedGeneration": 1, "replicas": 1, "availableReplicas": 1 if ready else 0,
+        "unavailableReplicas": 0 if ready else 1,
+        "conditions": [{"type": "Available", "status": "True" if ready else "False"}]}}
 
 
-def ready_deployment(after):
-    def obj(t):
-        ok = t >= after
-        return {"metadata": {"generation": 1}, "spec": {"replicas": 1}, "status": {
-            "observedGeneration": 1, "replicas": 1, "availableReplicas": 1 if ok else 0,
-            "unavailableReplicas": 0 if ok else 1,
-            "conditions": [{"type": "Available", "status": "True" if ok else "False"}]}}
-    return obj
+def ready_deployment(api, clock, name, after):
+    """Deployment ``name``, not ready until ``after`` seconds from START."""
+    api.objects[DEP_PATH + name] = deployment(False)
+    clock.at(START + after, lambda: api.objects.__setitem__(DEP_PATH + name, deployment(True)))
 
 
 def item(name, kind="Deployment", api_version="apps/v1", namespace="ns", condition=None):
@@ -68,27 +43,30 @@ def item(name, kind="Deployment", api_version="apps/v1", namespace="ns", conditi
 
 
 def wait(api, clock, items, timeout=60, sleep=1):
-    return wait_ready.wait_all(api, items, timeout, sleep, clock=clock, pause=clock.pause)
+    return wait_ready.wait_all(api, items, timeout, sleep, clock=clock, pause=clock.sleep)
 
 
 def test_resources_are_polled_together():
-    clock = Clock()
-    api = FakeApi(clock, {DEP_PATH + "slow": ready_deployment(5), DEP_PATH + "fast": ready_deployment(2)})
+    api, clock = cluster()
+    ready_deployment(api, clock, "slow", 5)
+    ready_deployment(api, clock, "fast", 2)
     message, records, elapsed = wait(api, clock, [item("slow"), item("fast")])
     assert message is None
     assert elapsed == 5.0
     slow, fast = records
     assert (slow["ready"], slow["ready_after"], slow["checks"]) == (True, 5.0, 6)
     assert (fast["ready"], fast["ready_after"], fast["checks"]) == (True, 2.0, 3)
-    reads = [path.rsplit("/", 1)[1] for t, path in api.requests if path.startswith(DEP_PATH)]
+    reads = [path.rsplit("/", 1)[1] for path in api.paths() if path.startswith(DEP_PATH)]
     assert reads[:6] == ["slow", "fast"] * 3  # both in every cycle until ready
     assert reads[6:] == ["slow"] * 3
-    assert not [path for t, path in api.requests if not path.startswith(DEP_PATH)]  # no discovery
+    assert not [path for path in api.paths() if not path.startswith(DEP_PATH)]  # no discovery
+    assert api.paths("GET") == api.paths() and api.writes() == []
 
 
 def test_timeout_lists_what_is_not_ready():
-    clock = Clock()
-    api = FakeApi(clock, {DEP_PATH + "stuck": ready_deployment(1000), DEP_PATH + "fine": ready_deployment(0)})
+    api, clock = cluster()
+    ready_deployment(api, clock, "stuck", 1000)
+    ready_deployment(api, clock, "fine", 0)
     message, records, elapsed = wait(api, clock, [item("stuck"), item("fine"), item("gone")], timeout=10, sleep=3)
     assert message.splitlines() == [
         "Timed out after 10s: 2 of 3 resource(s) not ready:",
@@ -98,38 +76,34 @@ def test_timeout_lists_what_is_not_ready():
         "last status: not found",
     ]
     assert elapsed == 10.0
-    assert clock.pauses == [3, 3, 3, 1]  # the last pause stops at the deadline
+    assert clock.slept == [3, 3, 3, 1]  # the last pause stops at the deadline
     assert [r["ready"] for r in records] == [False, True, False]
     assert records[0]["conditions"] == [{"type": "Available", "status": "False"}]
 
 
 def test_transient_errors_are_retried():
-    clock = Clock()
-    errors = iter([ApiError("Service Unavailable", 503), ApiError("connection reset", 0),
-                   ApiError("Too Many Requests", 429)])
-
-    def flaky(t):
-        return next(errors, None) or ready_deployment(0)(t)
-    api = FakeApi(clock, {DEP_PATH + "app": flaky})
+    api, clock = cluster({DEP_PATH + "app": deployment(True)})
+    api.inject([ApiError("Service Unavailable", 503), ApiError("connection reset", 0),
+                ApiError("Too Many Requests", 429)], path=DEP_PATH + "app")
     message, records, elapsed = wait(api, clock, [item("app")])
     assert message is None and records[0]["checks"] == 4 and "last_error" not in records[0]
+    assert api.pending() == 0 and api.paths() == [DEP_PATH + "app"] * 4
 
 
 def test_transient_error_is_named_on_timeout():
-    clock = Clock()
-    api = FakeApi(clock, {DEP_PATH + "app": lambda t: ApiError("Internal error", 500)})
+    api, clock = cluster({DEP_PATH + "app": deployment(True)})
+    api.fail(ApiError("Internal error", 500), path=DEP_PATH + "app")
     message, records, elapsed = wait(api, clock, [item("app")], timeout=2)
     assert message.splitlines()[1].endswith("last status: no answer yet (last request failed: Internal error)")
 
 
 def test_builtin_kinds_are_read_without_discovery():
-    clock = Clock()
-    api = FakeApi(clock, {}, discovery={})
+    api, clock = cluster(discovery={})
     items = [item("app"), item("db", "StatefulSet"), item("migrate", "Job", "batch/v1"),
              item("ks", "KnativeServing", "operator.knative.dev/v1beta1", condition={"type": "Ready"})]
     items[0]["condition"] = {"type": "Available", "status": "True"}  # a condition keeps the known path
     message, records, elapsed = wait(api, clock, items, timeout=0)
-    assert [path for t, path in api.requests] == [
+    assert api.paths() == [
         DEP_PATH + "app", "/apis/apps/v1/namespaces/ns/statefulsets/db",
         "/apis/batch/v1/namespaces/ns/jobs/migrate", "/apis/operator.knative.dev/v1beta1"]
     assert [r["status"] for r in records] == [
@@ -137,75 +111,58 @@ def test_builtin_kinds_are_read_without_discovery():
 
 
 def test_transient_discovery_error_is_retried():
-    clock = Clock()
-    answers = iter([ApiError("boom", 502)])
     ready = {"status": {"conditions": [{"type": "Succeed", "status": "True"}]}}
-    api = FakeApi(clock, {CP_PATH: lambda t: ready})
-    real_get = api.get
-
-    def get(path, query=None):
-        if path == "/apis/sonataflow.org/v1alpha08":
-            error = next(answers, None)
-            if error:
-                raise error
-        return real_get(path)
-    api.get = get
+    api, clock = cluster({CP_PATH: ready})
+    api.inject([ApiError("boom", 502)], path="/apis/sonataflow.org/v1alpha08")
     cp = item("cp", "SonataFlowClusterPlatform", "sonataflow.org/v1alpha08", namespace="", condition={"type": "Succeed"})
     message, records, elapsed = wait(api, clock, [cp])
     assert message is None and records[0]["checks"] == 2
+    assert api.pending() == 0
 
 
 def test_forbidden_stops_at_once():
-    clock = Clock()
-    api = FakeApi(clock, {DEP_PATH + "app": lambda t: ApiError('deployments "app" is forbidden', 403)})
+    api, clock = cluster({DEP_PATH + "app": deployment(True)})
+    api.fail(ApiError('deployments "app" is forbidden', 403), path=DEP_PATH + "app")
     message, records, elapsed = wait(api, clock, [item("app")])
     assert message == 'App: reading Deployment ns/app failed: deployments "app" is forbidden'
     assert elapsed == 0.0
 
 
 def test_failed_job_stops_at_once():
-    clock = Clock()
     failed = {"status": {"conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]}}
-    api = FakeApi(clock, {"/apis/batch/v1/namespaces/ns/jobs/migrate": lambda t: failed,
-                          DEP_PATH + "app": ready_deployment(1000)})
+    api, clock = cluster({"/apis/batch/v1/namespaces/ns/jobs/migrate": failed})
+    ready_deployment(api, clock, "app", 1000)
     message, records, elapsed = wait(api, clock, [item("app"), item("migrate", "Job", "batch/v1")])
     assert message == "Migrate: Job ns/migrate failed: Failed=True (BackoffLimitExceeded)"
     assert elapsed == 0.0
 
 
 def test_cluster_scoped_kind_ignores_the_namespace_and_unserved_api_waits():
-    clock = Clock()
     discovery = dict(DISCOVERY)
-    discovery["/apis/sonataflow.org/v1alpha08"] = ApiError("not found", 404)
-    api = FakeApi(clock, {CP_PATH: lambda t: {"status": {"conditions": [{"type": "Succeed", "status": "True"}]}}},
-                  discovery)
+    del discovery["/apis/sonataflow.org/v1alpha08"]  # not served yet
+    api, clock = cluster({CP_PATH: {"status": {"conditions": [{"type": "Succeed", "status": "True"}]}}}, discovery)
     cp = item("cp", "SonataFlowClusterPlatform", "sonataflow.org/v1alpha08", namespace="ignored",
               condition={"type": "Succeed"})
-
-    def serve_later(seconds):
-        Clock.pause(clock, seconds)
-        if clock.now >= 103:
-            api.discovery["/apis/sonataflow.org/v1alpha08"] = DISCOVERY["/apis/sonataflow.org/v1alpha08"]
-    clock.pause = serve_later
+    clock.at(103, lambda: api.objects.__setitem__("/apis/sonataflow.org/v1alpha08",
+                                                  DISCOVERY["/apis/sonataflow.org/v1alpha08"]))
     message, records, elapsed = wait(api, clock, [cp])
     assert message is None and records[0]["ready_after"] == 3.0
     assert records[0]["namespace"] == ""
-    assert (103.0, CP_PATH) in api.requests
+    assert (103.0, CP_PATH) in api.calls("at", "path")
+    assert CP_PATH not in [path for at, path in api.calls("at", "path") if at < 103]
 
 
 def test_kind_missing_from_discovery_is_reported():
-    clock = Clock()
-    api = FakeApi(clock, {})
+    api, clock = cluster()
     message, records, elapsed = wait(api, clock, [item("x", "ControllerRevision", condition={"type": "Ready"})],
                                      timeout=1)
     assert message.splitlines()[1].endswith("last status: kind ControllerRevision is not served by apps/v1")
     # read again each cycle: a CRD may add the kind meanwhile
-    assert api.requests == [(100.0, "/apis/apps/v1"), (101.0, "/apis/apps/v1")]
+    assert api.calls("at", "path") == [(100.0, "/apis/apps/v1"), (101.0, "/apis/apps/v1")]
 
 
 def test_namespaced_kind_without_namespace_stops():
-    clock = Clock()
-    api = FakeApi(clock, {})
+    api, clock = cluster()
     message, records, elapsed = wait(api, clock, [item("app", namespace="")])
     assert message == "App: Deployment app is namespaced: set its namespace"
 
@@ -234,8 +191,7 @@ def test_invalid_options_fail_before_connecting(run_module):
 
 
 def test_main_waits_and_reports(run_module):
-    clock = Clock()
-    api = FakeApi(clock, {DEP_PATH + "app": ready_deployment(0)})
+    api, clock = cluster({DEP_PATH + "app": deployment(True)})
     code, result = run_module(wait_ready, {"resources": RESOURCES[:1]}, api=api)
     assert code == 0, result
     assert result["changed"] is False and result["ready"] is True
@@ -243,8 +199,7 @@ def test_main_waits_and_reports(run_module):
 
 
 def test_main_fails_on_timeout(run_module):
-    clock = Clock()
-    api = FakeApi(clock, {})
+    api, clock = cluster()
     code, result = run_module(wait_ready, {"resources": RESOURCES[:1], "timeout": 0}, api=api)
     assert code == 1 and result["ready"] is False and result["changed"] is False
     assert result["msg"].startswith("Timed out after 0s: 1 of 1 resource(s) not ready:\n- App: Deployment ns/app")
@@ -255,12 +210,12 @@ def test_connect_retries_transient_failures(monkeypatch):
     clock = Clock()
     answers = iter([(None, ("boom", 503, "h")), (None, ("reset", 0, "h")), ("api", None)])
     monkeypatch.setattr(k8s, "connect", lambda module: next(answers))
-    api, failure = wait_ready.connect_with_retries(None, 60, 2, clock=clock, pause=clock.pause)
-    assert api == "api" and clock.pauses == [2, 2]
+    api, failure = wait_ready.connect_with_retries(None, 60, 2, clock=clock, pause=clock.sleep)
+    assert api == "api" and clock.slept == [2, 2]
 
 
 def test_connect_gives_up_on_other_failures(monkeypatch):
     clock = Clock()
     monkeypatch.setattr(k8s, "connect", lambda module: (None, ("Unauthorized", 401, "h")))
-    api, failure = wait_ready.connect_with_retries(None, 60, 2, clock=clock, pause=clock.pause)
-    assert api is None and failure[1] == 401 and clock.pauses == []
+    api, failure = wait_ready.connect_with_retries(None, 60, 2, clock=clock, pause=clock.sleep)
+    assert api is None and failure[1] == 401 and clock.slept == []
