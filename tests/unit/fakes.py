@@ -216,9 +216,9 @@ class FakeApi:
         """How many injected answers no request has met yet (failing-forever rules excluded)."""
         return sum(len(rule.answers) for rule in self._rules if not rule.forever)
 
-    def on_request(self, action, method=None, path=None):
-        """Run ``action(api)`` before each matching request is served."""
-        self._hooks.append((action, _Rule(None, method, path, forever=True)))
+    def on_request(self, action, method=None, path=None, times=None):
+        """Run ``action(api)`` before each matching request is served (the first ``times`` ones only)."""
+        self._hooks.append([action, _Rule(None, method, path, forever=True), times])
 
     def answer_post(self, path, handler):
         """POSTs to ``path`` answer ``handler(body)`` (reviews: SelfSubjectAccessReview, ...)."""
@@ -252,8 +252,13 @@ class FakeApi:
         request = Request(method, path, dict(query) if query else None, copy.deepcopy(body), dry_run,
                           self.clock() if self.clock else None)
         self.requests.append(request)
-        for action, rule in list(self._hooks):
+        for hook in list(self._hooks):
+            action, rule, times = hook
             if rule.matches(request):
+                if times is not None:
+                    hook[2] -= 1
+                    if hook[2] <= 0:
+                        self._hooks.remove(hook)
                 action(self)
         for rule in list(self._rules):
             if rule.matches(request):

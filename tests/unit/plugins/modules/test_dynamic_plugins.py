@@ -1,6 +1,5 @@
 """The dynamic_plugins module against an in-memory API, and main() as Ansible runs it."""
 
-import copy
 import json
 
 import yaml
@@ -8,6 +7,7 @@ import yaml
 from ansible_collections.parodos.orchestrator.plugins.module_utils import dynamic_plugins as dp
 from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import ApiError
 from ansible_collections.parodos.orchestrator.plugins.modules import dynamic_plugins
+from tests.unit.fakes import FakeApi
 
 CMS = "/api/v1/namespaces/rhdh/configmaps"
 CM = CMS + "/dp"
@@ -16,61 +16,18 @@ SIGNALS = "@redhat/plugin-signals-dynamic"
 OURS = {"app.kubernetes.io/managed-by": "parodos.orchestrator", "app.kubernetes.io/part-of": "orchestrator"}
 
 
-def merge_patch(obj, patch):
-    out = copy.deepcopy(obj)
-    for field, value in patch.items():
-        if isinstance(value, dict) and isinstance(out.get(field), dict):
-            out[field] = merge_patch(out[field], value)
-        elif value is None:
-            out.pop(field, None)
-        else:
-            out[field] = copy.deepcopy(value)
-    return out
+def cluster(objects=None, namespaces=("rhdh",), conflicts=0):
+    """The API with ``objects`` in ``namespaces``; the first ``conflicts`` patches meet a change someone made
+    meanwhile (a new resourceVersion)."""
+    api = FakeApi(objects, namespaces=namespaces)
 
+    def someone_else_writes(api):
+        meta = api.objects[CM]["metadata"]
+        meta["resourceVersion"] = meta.get("resourceVersion", "") + "-changed"
 
-class FakeApi:
-    """ConfigMaps by path with resourceVersions; records (method, path, dry_run)."""
-
-    def __init__(self, objects=None, namespaces=("rhdh",), conflicts=0):
-        self.objects = copy.deepcopy(objects or {})
-        self.namespaces = namespaces
-        self.conflicts = conflicts  # how many writes to answer with 409 (someone changed it meanwhile)
-        self.requests = []
-
-    def get(self, path, query=None):
-        self.requests.append(("GET", path, False))
-        if path not in self.objects:
-            raise ApiError("not found", 404)
-        return copy.deepcopy(self.objects[path])
-
-    def create(self, path, body, dry_run=False):
-        self.requests.append(("POST", path, dry_run))
-        if path.split("/")[4] not in self.namespaces:
-            raise ApiError('namespaces "%s" not found' % path.split("/")[4], 404)
-        target = path + "/" + body["metadata"]["name"]
-        if target in self.objects:
-            raise ApiError("already exists", 409)
-        if not dry_run:
-            self.objects[target] = merge_patch(body, {"metadata": {"resourceVersion": "1"}})
-        return body
-
-    def merge_patch(self, path, body, dry_run=False):
-        self.requests.append(("PATCH", path, dry_run))
-        current = self.objects[path]
-        if self.conflicts:
-            self.conflicts -= 1
-            current["metadata"]["resourceVersion"] = str(int(current["metadata"]["resourceVersion"]) + 1)
-        wanted_rv = (body.get("metadata") or {}).get("resourceVersion")
-        if wanted_rv and wanted_rv != current["metadata"]["resourceVersion"]:
-            raise ApiError("the object has been modified", 409)
-        obj = merge_patch(current, body)
-        obj["metadata"]["resourceVersion"] = str(int(current["metadata"]["resourceVersion"]) + 1)
-        if not dry_run:
-            self.objects[path] = obj
-        return obj
-
-    def writes(self):
-        return [r for r in self.requests if r[0] != "GET"]
+    if conflicts:
+        api.on_request(someone_else_writes, method="PATCH", times=conflicts)
+    return api
 
 
 def params(**over):
@@ -93,7 +50,7 @@ def doc(api):
 
 
 def test_creates_with_marks_then_writes_nothing():
-    api = FakeApi()
+    api = cluster()
     report = dynamic_plugins.ensure(api, params(labels={"extra": "x"}), False)
     assert report.changed and report.created and report.added == [SIGNALS]
     assert api.writes() == [("POST", CMS, False)]
@@ -104,13 +61,14 @@ def test_creates_with_marks_then_writes_nothing():
                         "plugins": [{"package": SIGNALS + "@1.3.0", "integrity": "sha512-s", "disabled": False}]}
     api.requests.clear()
     report = dynamic_plugins.ensure(api, params(), False)
-    assert not report.changed and not report.created and api.requests == [("GET", CM, False)]
+    assert not report.changed and not report.created
+    assert api.calls("method", "path", "dry_run") == [("GET", CM, False)]
     assert report.before == report.after == doc(api)
 
 
 def test_users_configmap_is_changed_but_not_labelled():
     text = "includes: [dynamic-plugins.default.yaml]\nplugins:\n- package: ./x\n  disabled: true  # mine\n"
-    api = FakeApi(user_configmap(text))
+    api = cluster(user_configmap(text))
     report = dynamic_plugins.ensure(api, params(), False)
     assert report.changed and not report.created and report.added == [SIGNALS]
     assert api.writes() == [("PATCH", CM, False)]
@@ -128,7 +86,7 @@ def test_users_configmap_is_changed_but_not_labelled():
 def test_formatting_alone_causes_no_write():
     text = ("# managed elsewhere too\nincludes:\n  - dynamic-plugins.default.yaml\nplugins:\n"
             "  - {package: '@redhat/plugin-signals-dynamic@1.3.0', integrity: sha512-s, disabled: false}\n")
-    api = FakeApi(user_configmap(text, {dp.ANNOTATION: json.dumps([SIGNALS])}))
+    api = cluster(user_configmap(text, {dp.ANNOTATION: json.dumps([SIGNALS])}))
     report = dynamic_plugins.ensure(api, params(), False)
     assert not report.changed and api.writes() == []
     assert api.objects[CM]["data"][KEY] == text
@@ -136,7 +94,7 @@ def test_formatting_alone_causes_no_write():
 
 def test_lost_annotation_is_written_back_without_touching_the_data():
     text = dp.dump({"plugins": [{"package": SIGNALS + "@1.3.0", "integrity": "sha512-s", "disabled": False}]})
-    api = FakeApi(user_configmap(text))
+    api = cluster(user_configmap(text))
     report = dynamic_plugins.ensure(api, params(), False)
     assert report.changed and report.added == report.updated == report.removed == []
     assert api.objects[CM]["data"][KEY] == text
@@ -144,7 +102,7 @@ def test_lost_annotation_is_written_back_without_touching_the_data():
 
 
 def test_removal_of_a_plugin_no_longer_wanted():
-    api = FakeApi()
+    api = cluster()
     k8s_plugin = {"package": "./k8s", "disabled": False, "integrity": None, "pluginConfig": {"kubernetes": {"x": 1}}}
     two = params(plugins=params()["plugins"] + [k8s_plugin])
     dynamic_plugins.ensure(api, two, False)
@@ -156,11 +114,11 @@ def test_removal_of_a_plugin_no_longer_wanted():
 
 
 def test_check_mode_sends_dry_runs_only():
-    api = FakeApi(namespaces=())
+    api = cluster(namespaces=())
     report = dynamic_plugins.ensure(api, params(), True)
     assert report.changed and report.created
     assert api.writes() == [("POST", CMS, True)] and api.objects == {}
-    api = FakeApi(user_configmap("plugins: []\n"))
+    api = cluster(user_configmap("plugins: []\n"))
     report = dynamic_plugins.ensure(api, params(), True)
     assert report.changed and report.added == [SIGNALS]
     assert api.writes() == [("PATCH", CM, True)]
@@ -168,7 +126,7 @@ def test_check_mode_sends_dry_runs_only():
 
 
 def test_missing_namespace_fails_outside_check_mode():
-    api = FakeApi(namespaces=())
+    api = cluster(namespaces=())
     try:
         dynamic_plugins.ensure(api, params(), False)
     except ApiError as exc:
@@ -178,16 +136,16 @@ def test_missing_namespace_fails_outside_check_mode():
 
 
 def test_concurrent_change_is_read_again():
-    api = FakeApi(user_configmap("plugins: []\n"), conflicts=1)
+    api = cluster(user_configmap("plugins: []\n"), conflicts=1)
     report = dynamic_plugins.ensure(api, params(), False)
     assert report.changed
     assert api.writes() == [("PATCH", CM, False), ("PATCH", CM, False)]
-    assert [r[0] for r in api.requests] == ["GET", "PATCH", "GET", "PATCH"]
+    assert [m for m, p in api.calls()] == ["GET", "PATCH", "GET", "PATCH"]
     assert doc(api)["plugins"][0]["package"] == SIGNALS + "@1.3.0"
 
 
 def test_main_result_and_diff(run_module):
-    api = FakeApi(user_configmap("plugins:\n- package: '@redhat/plugin-signals-dynamic@1.2.0'\n"))
+    api = cluster(user_configmap("plugins:\n- package: '@redhat/plugin-signals-dynamic@1.2.0'\n"))
     code, result = run_module(dynamic_plugins, params(), api=api, diff=True)
     assert code == 0, result
     assert result["changed"] is True and result["created"] is False
@@ -198,7 +156,7 @@ def test_main_result_and_diff(run_module):
 
 
 def test_main_fails_naming_configmap_and_key_on_bad_yaml(run_module):
-    api = FakeApi(user_configmap("plugins: [oops\n"))
+    api = cluster(user_configmap("plugins: [oops\n"))
     code, result = run_module(dynamic_plugins, params(), api=api)
     assert code == 1 and result["failed"] is True
     assert result["msg"].startswith("ConfigMap rhdh/dp, key dynamic-plugins.yaml: not valid YAML")
@@ -207,7 +165,7 @@ def test_main_fails_naming_configmap_and_key_on_bad_yaml(run_module):
 
 
 def test_main_fails_when_absent_and_create_false(run_module):
-    api = FakeApi()
+    api = cluster()
     code, result = run_module(dynamic_plugins, params(create=False), api=api)
     assert code == 1 and result["msg"] == "ConfigMap rhdh/dp does not exist (create is false)"
     assert api.writes() == []
@@ -222,7 +180,7 @@ def test_main_rejects_repeated_plugins_before_connecting(run_module):
 
 
 def test_a_broken_annotation_is_ignored_with_a_warning():
-    api = FakeApi(user_configmap("plugins: []\n", {dp.ANNOTATION: "garbage"}))
+    api = cluster(user_configmap("plugins: []\n", {dp.ANNOTATION: "garbage"}))
     report = dynamic_plugins.ensure(api, params(), False)
     assert report.added == [SIGNALS]
     assert report.warnings == ["ConfigMap rhdh/dp: annotation %s is not a JSON list of plugin names; it is ignored "
