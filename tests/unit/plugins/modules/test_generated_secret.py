@@ -1,12 +1,12 @@
 """The generated_secret module as Ansible runs it: arguments in, JSON out."""
 
 import base64
-import copy
 
 import pytest
 
 from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import ApiError
 from ansible_collections.parodos.orchestrator.plugins.modules import generated_secret
+from tests.unit.fakes import FakeApi
 
 PATH = "/api/v1/namespaces/db/secrets"
 
@@ -15,55 +15,21 @@ def b64(text):
     return base64.b64encode(text.encode()).decode()
 
 
-class FakeSecrets:
-    """Secrets in memory; records (method, path, dry_run) of every request."""
+def cluster(secrets=(), namespaces=("db",), conflict_once=False):
+    """The API with ``secrets`` in namespace db; with ``conflict_once``, another writer creates the Secret
+    (with its own password) just before ours."""
+    api = FakeApi({PATH + "/" + o["metadata"]["name"]: o for o in secrets}, namespaces=namespaces)
+    if conflict_once:
+        def race(api):
+            api.objects[PATH + "/creds"] = {"metadata": {"name": "creds"}, "type": "Opaque",
+                                            "data": {"postgres-password": b64("raced-in-password")}}
+        api.on_request(race, method="POST", path=PATH, times=1)
+    return api
 
-    def __init__(self, objects=None, namespaces=("db",), conflict_once=False):
-        self.objects = {o["metadata"]["name"]: o for o in (objects or [])}
-        self.namespaces = set(namespaces)
-        self.conflict_once = conflict_once
-        self.requests = []
-        self.bodies = []
 
-    def get(self, path, query=None):
-        self.requests.append(("GET", path, False))
-        name = path.rsplit("/", 1)[1]
-        if name not in self.objects:
-            raise ApiError('secrets "%s" not found' % name, 404)
-        return copy.deepcopy(self.objects[name])
-
-    def create(self, path, body, dry_run=False):
-        self.requests.append(("POST", path, dry_run))
-        self.bodies.append(copy.deepcopy(body))
-        if path.split("/")[4] not in self.namespaces:
-            raise ApiError('namespaces "%s" not found' % path.split("/")[4], 404)
-        if self.conflict_once:
-            self.conflict_once = False
-            self.objects[body["metadata"]["name"]] = {
-                "metadata": {"name": body["metadata"]["name"]}, "type": "Opaque",
-                "data": {"postgres-password": b64("raced-in-password")}}
-            raise ApiError("already exists", 409)
-        if not dry_run:
-            self.objects[body["metadata"]["name"]] = copy.deepcopy(body)
-        return body
-
-    def merge_patch(self, path, body, dry_run=False):
-        self.requests.append(("PATCH", path, dry_run))
-        self.bodies.append(copy.deepcopy(body))
-        name = path.rsplit("/", 1)[1]
-        obj = copy.deepcopy(self.objects[name])
-        for field, value in body.items():
-            if field == "metadata":
-                for k, v in value.items():
-                    obj["metadata"].setdefault(k, {}).update(v)
-            else:
-                obj.setdefault(field, {}).update(value)
-        if not dry_run:
-            self.objects[name] = obj
-        return obj
-
-    def values(self, name):
-        return {k: base64.b64decode(v).decode() for k, v in self.objects[name]["data"].items()}
+def values(api, name="creds"):
+    """The decoded data of a stored Secret."""
+    return {k: base64.b64decode(v).decode() for k, v in api.objects[PATH + "/" + name]["data"].items()}
 
 
 ARGS = {"name": "creds", "namespace": "db", "labels": {"app.kubernetes.io/managed-by": "parodos.orchestrator"},
@@ -71,73 +37,73 @@ ARGS = {"name": "creds", "namespace": "db", "labels": {"app.kubernetes.io/manage
 
 
 def test_creates_then_keeps(run_module):
-    api = FakeSecrets()
+    api = cluster()
     code, result = run_module(generated_secret, ARGS, api)
     assert code == 0, result
     assert result["changed"] is True
     assert result["secret"] == {"name": "creds", "namespace": "db", "keys": ["postgres-password", "postgres-username"]}
     assert result["generated"] == ["postgres-password"]
     assert result["changed_keys"] == ["postgres-password", "postgres-username"]
-    assert [r[:2] for r in api.requests] == [("GET", PATH + "/creds"), ("POST", PATH)]
-    stored = api.values("creds")
+    assert api.calls() == [("GET", PATH + "/creds"), ("POST", PATH)]
+    stored = values(api)
     assert len(stored["postgres-password"]) == 32
     assert stored["postgres-password"] not in run_module.out
-    assert api.objects["creds"]["metadata"]["labels"] == ARGS["labels"]
+    assert api.objects[PATH + "/creds"]["metadata"]["labels"] == ARGS["labels"]
 
     api.requests.clear()
     code, result = run_module(generated_secret, ARGS, api)
     assert code == 0 and result["changed"] is False
     assert result["generated"] == [] and result["changed_keys"] == []
-    assert api.requests == [("GET", PATH + "/creds", False)]
-    assert api.values("creds") == stored
+    assert api.calls("method", "path", "dry_run") == [("GET", PATH + "/creds", False)]
+    assert values(api) == stored
 
 
 def test_patches_only_changed_keys(run_module):
     existing = {"metadata": {"name": "creds", "labels": {"theirs": "x"}}, "type": "Opaque",
                 "data": {"postgres-password": b64("kept-password-value"), "other": b64("o")}}
-    api = FakeSecrets([existing])
+    api = cluster([existing])
     code, result = run_module(generated_secret, ARGS, api)
     assert code == 0 and result["changed"] is True
     assert result["changed_keys"] == ["postgres-username"] and result["generated"] == []
-    assert api.bodies == [{"metadata": {"labels": ARGS["labels"]}, "data": {"postgres-username": b64("dbuser")}}]
-    assert api.values("creds") == {"postgres-password": "kept-password-value", "other": "o",
+    assert api.bodies() == [{"metadata": {"labels": ARGS["labels"]}, "data": {"postgres-username": b64("dbuser")}}]
+    assert values(api) == {"postgres-password": "kept-password-value", "other": "o",
                                    "postgres-username": "dbuser"}
-    assert api.objects["creds"]["metadata"]["labels"]["theirs"] == "x"
+    assert api.objects[PATH + "/creds"]["metadata"]["labels"]["theirs"] == "x"
     assert result["secret"]["keys"] == ["other", "postgres-password", "postgres-username"]
 
 
 def test_empty_stored_value_is_regenerated(run_module):
     existing = {"metadata": {"name": "creds"}, "type": "Opaque",
                 "data": {"postgres-password": "", "postgres-username": b64("dbuser")}}
-    api = FakeSecrets([existing])
+    api = cluster([existing])
     code, result = run_module(generated_secret, dict(ARGS, labels={}), api)
     assert code == 0 and result["changed"] is True
     assert result["generated"] == ["postgres-password"]
-    assert list(api.bodies[0]["data"]) == ["postgres-password"]
-    assert len(api.values("creds")["postgres-password"]) == 32
+    assert list(api.bodies()[0]["data"]) == ["postgres-password"]
+    assert len(values(api)["postgres-password"]) == 32
 
 
 def test_check_mode_sends_dry_run_and_diff_hides_values(run_module):
-    api = FakeSecrets()
+    api = cluster()
     code, result = run_module(generated_secret, ARGS, api, check=True, diff=True)
     assert code == 0 and result["changed"] is True
-    assert api.requests[-1] == ("POST", PATH, True)
-    assert api.objects == {}
+    assert api.calls("method", "path", "dry_run")[-1] == ("POST", PATH, True)
+    assert list(api.objects) == ["/api/v1/namespaces/db"]
     assert result["diff"]["before"] == {}
     assert result["diff"]["after"]["data"] == {"postgres-password": "<hidden, changed>",
                                                "postgres-username": "<hidden, changed>"}
-    generated = base64.b64decode(api.bodies[0]["data"]["postgres-password"]).decode()
-    assert generated not in run_module.out and api.bodies[0]["data"]["postgres-password"] not in run_module.out
+    generated = base64.b64decode(api.bodies()[0]["data"]["postgres-password"]).decode()
+    assert generated not in run_module.out and api.bodies()[0]["data"]["postgres-password"] not in run_module.out
     assert "dbuser" not in run_module.out and b64("dbuser") not in run_module.out
 
 
 def test_check_mode_patch_is_dry_run(run_module):
     existing = {"metadata": {"name": "creds"}, "type": "Opaque", "data": {"postgres-password": b64("p" * 20)}}
-    api = FakeSecrets([existing])
+    api = cluster([existing])
     code, result = run_module(generated_secret, ARGS, api, check=True, diff=True)
     assert code == 0 and result["changed"] is True
-    assert api.requests[-1] == ("PATCH", PATH + "/creds", True)
-    assert api.values("creds") == {"postgres-password": "p" * 20}
+    assert api.calls("method", "path", "dry_run")[-1] == ("PATCH", PATH + "/creds", True)
+    assert values(api) == {"postgres-password": "p" * 20}
     assert result["diff"]["before"]["data"] == {"postgres-password": "<hidden>"}
     assert result["diff"]["after"]["data"] == {"postgres-password": "<hidden>",
                                                "postgres-username": "<hidden, changed>"}
@@ -145,35 +111,35 @@ def test_check_mode_patch_is_dry_run(run_module):
 
 
 def test_check_mode_in_a_missing_namespace_reports_a_create(run_module):
-    api = FakeSecrets(namespaces=())
+    api = cluster(namespaces=())
     code, result = run_module(generated_secret, ARGS, api, check=True)
     assert code == 0 and result["changed"] is True
     assert result["generated"] == ["postgres-password"]
 
 
 def test_missing_namespace_fails_outside_check_mode(run_module):
-    api = FakeSecrets(namespaces=())
+    api = cluster(namespaces=())
     code, result = run_module(generated_secret, ARGS, api)
     assert code == 1 and result["failed"]
     assert result["msg"] == 'Secret db/creds: namespaces "db" not found'
 
 
 def test_conflict_on_create_plans_again(run_module):
-    api = FakeSecrets(conflict_once=True)
+    api = cluster(conflict_once=True)
     code, result = run_module(generated_secret, dict(ARGS, labels={}), api)
     assert code == 0, result
-    assert [r[0] for r in api.requests] == ["GET", "POST", "GET", "PATCH"]
-    assert api.values("creds")["postgres-password"] == "raced-in-password"
+    assert [m for m, p in api.calls()] == ["GET", "POST", "GET", "PATCH"]
+    assert values(api)["postgres-password"] == "raced-in-password"
     assert result["generated"] == [] and result["changed_keys"] == ["postgres-username"]
 
 
 def test_type_cannot_change(run_module):
     existing = {"metadata": {"name": "creds"}, "type": "kubernetes.io/basic-auth", "data": {}}
-    api = FakeSecrets([existing])
+    api = cluster([existing])
     code, result = run_module(generated_secret, ARGS, api)
     assert code == 1
     assert "has type kubernetes.io/basic-auth, not Opaque" in result["msg"]
-    assert [r[0] for r in api.requests] == ["GET"]
+    assert [m for m, p in api.calls()] == ["GET"]
 
 
 @pytest.mark.parametrize("args, message", [
@@ -181,20 +147,20 @@ def test_type_cannot_change(run_module):
     ({"name": ""}, "name must not be empty"),
 ])
 def test_invalid_options(run_module, args, message):
-    api = FakeSecrets()
+    api = cluster()
     code, result = run_module(generated_secret, dict(ARGS, **args), api)
     assert code == 1 and message in result["msg"]
     assert api.requests == []
 
 
 def test_api_error_message_never_carries_a_value(run_module):
-    api = FakeSecrets()
+    api = cluster()
 
-    def create(path, body, dry_run=False):
-        value = base64.b64decode(body["data"]["postgres-password"]).decode()
-        raise ApiError("rejected value %s" % value, 422)
+    def rejected(request):
+        value = base64.b64decode(request.body["data"]["postgres-password"]).decode()
+        return ApiError("rejected value %s" % value, 422)
 
-    api.create = create
+    api.fail(rejected, method="POST")
     code, result = run_module(generated_secret, ARGS, api)
     assert code == 1
     assert result["msg"].startswith("Secret db/creds: rejected value ")
@@ -209,7 +175,7 @@ def test_unreachable_cluster_fails_clearly(run_module):
 
 
 def test_name_and_namespace_stay_readable_and_invocation_hides_values(run_module):
-    api = FakeSecrets(namespaces=("sonataflow-infra",))
+    api = cluster(namespaces=("sonataflow-infra",))
     args = dict(ARGS, name="sonataflow-psql", namespace="sonataflow-infra",
                 data={"postgres-username": "sonataflow", "token": "given-secret-value"})
     code, result = run_module(generated_secret, args, api)
@@ -223,7 +189,7 @@ def test_name_and_namespace_stay_readable_and_invocation_hides_values(run_module
 
 
 def test_failure_invocation_hides_values(run_module):
-    api = FakeSecrets(namespaces=())
+    api = cluster(namespaces=())
     code, result = run_module(generated_secret, dict(ARGS, data={"token": "given-secret-value"}), api)
     assert code == 1
     assert result["invocation"]["module_args"]["data"] == {"token": generated_secret.HIDDEN_ARG}
