@@ -8,6 +8,7 @@ import pytest
 from ansible_collections.parodos.orchestrator.plugins.module_utils import backend_secret as bs
 from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
 from ansible_collections.parodos.orchestrator.plugins.module_utils import secrets as sec
+from tests.unit.fakes import Clock, FakeApi
 
 NAMES = dict(bs.DEFAULT_KEYS)
 OURS = dict(k8s.OWNERSHIP_LABELS)
@@ -306,23 +307,19 @@ def test_nothing_secret_in_report_or_step_metadata():
 # ------------------------------------------------------------------ readers
 
 
-class Reads:
-    """GET over a path table; records the paths and queries."""
+def in_turn(api, path, *bodies):
+    """Each GET of ``path`` finds the next of ``bodies`` stored there (None: nothing); the last one stays."""
+    queue = list(bodies)
 
-    def __init__(self, routes):
-        self.routes = routes
-        self.requests = []
-
-    def get(self, path, query=None):
-        self.requests.append((path, query))
-        body = self.routes.get(path)
-        if isinstance(body, list):  # successive answers
-            body = body.pop(0) if len(body) > 1 else body[0]
+    def next_body(api):
+        body = queue.pop(0) if len(queue) > 1 else queue[0]
         if body is None:
-            raise k8s.ApiError("%s not found" % path, 404)
-        if isinstance(body, k8s.ApiError):
-            raise body
-        return body
+            api.objects.pop(path, None)
+        else:
+            api.objects[path] = body
+
+    api.on_request(next_body, method="GET", path=path)
+    return api
 
 
 TOKEN_PATH = "/api/v1/namespaces/orchestrator/secrets/orchestrator-token"
@@ -333,78 +330,80 @@ def token_secret(value=None, kind=bs.TOKEN_TYPE):
     return {"type": kind, "metadata": {"name": "orchestrator-token"}, "data": data}
 
 
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps = []
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 def test_read_token_waits_until_it_is_filled():
-    api = Reads({TOKEN_PATH: [k8s.ApiError("nf", 404), token_secret(), token_secret("the-token")]})
+    api = in_turn(FakeApi(), TOKEN_PATH, None, token_secret(), token_secret("the-token"))
     clock = Clock()
     value = bs.read_token(api, "orchestrator", "orchestrator-token", 60, sleep=clock.sleep, clock=clock)
     assert value == "the-token"
-    assert clock.sleeps == [1.0, 1.0]
+    assert clock.slept == [1.0, 1.0]
+    assert api.calls() == [("GET", TOKEN_PATH)] * 3
 
 
 def test_read_token_times_out_naming_the_secret_and_what_is_missing():
     clock = Clock()
     with pytest.raises(bs.TokenError) as exc:
-        bs.read_token(Reads({TOKEN_PATH: token_secret()}), "orchestrator", "orchestrator-token", 3,
+        bs.read_token(FakeApi({TOKEN_PATH: token_secret()}), "orchestrator", "orchestrator-token", 3,
                       sleep=clock.sleep, clock=clock)
     assert str(exc.value).startswith("Secret orchestrator/orchestrator-token: it has no data.token yet")
     assert str(exc.value).endswith("after 3 s")
     assert clock.now == 3
     with pytest.raises(bs.TokenError, match="orchestrator-token: it does not exist after 0 s"):
-        bs.read_token(Reads({}), "orchestrator", "orchestrator-token", 0, sleep=clock.sleep, clock=clock)
+        bs.read_token(FakeApi(), "orchestrator", "orchestrator-token", 0, sleep=clock.sleep, clock=clock)
 
 
 def test_read_token_refuses_another_type_at_once():
     clock = Clock()
     with pytest.raises(bs.TokenError, match="has type Opaque, not kubernetes.io/service-account-token"):
-        bs.read_token(Reads({TOKEN_PATH: token_secret("x", kind="Opaque")}), "orchestrator",
+        bs.read_token(FakeApi({TOKEN_PATH: token_secret("x", kind="Opaque")}), "orchestrator",
                       "orchestrator-token", 60, sleep=clock.sleep, clock=clock)
-    assert clock.sleeps == []
+    assert clock.slept == []
 
 
 def test_read_token_in_check_mode_does_not_wait():
     clock = Clock()
-    value = bs.read_token(Reads({}), "orchestrator", "orchestrator-token", 60, check_mode=True,
+    value = bs.read_token(FakeApi(), "orchestrator", "orchestrator-token", 60, check_mode=True,
                           sleep=clock.sleep, clock=clock)
-    assert value is bs.PENDING and clock.sleeps == []
+    assert value is bs.PENDING and clock.slept == []
 
 
 ROUTES = "/apis/route.openshift.io/v1/namespaces/orchestrator-gitops/routes"
 ARGO_SECRET = "/api/v1/namespaces/orchestrator-gitops/secrets/argocd-cluster"
 
 
-def route(name, host):
-    return {"metadata": {"name": name}, "spec": {"host": host}}
+def route(name, host, labels=None):
+    labels = {"app.kubernetes.io/managed-by": "argocd"} if labels is None else labels
+    return {"metadata": {"name": name, "labels": labels}, "spec": {"host": host}}
+
+
+def argocd_cluster(routes, objects=None):
+    """A FakeApi with ``objects`` and the Routes of orchestrator-gitops: None when Routes are not served,
+    an ApiError when reading them fails."""
+    api = FakeApi(objects, served=() if routes is None else (ROUTES,))
+    if isinstance(routes, k8s.ApiError):
+        api.fail(routes, path=ROUTES)
+    else:
+        api.objects.update({ROUTES + "/" + r["metadata"]["name"]: r for r in routes or []})
+    return api
 
 
 def test_find_argocd():
-    api = Reads({ROUTES: {"items": [route("argocd-grafana", "g.apps"), route("argocd-server", "argo.apps")]},
-                 ARGO_SECRET: {"data": {"admin.password": b64("argo-pass")}}})
+    api = argocd_cluster([route("argocd-grafana", "g.apps"), route("argocd-server", "argo.apps"),
+                          route("argocd-server-unmanaged", "other.apps", labels={})],
+                         {ARGO_SECRET: {"data": {"admin.password": b64("argo-pass")}}})
     assert bs.find_argocd(api, "orchestrator-gitops", "argocd") == (("https://argo.apps", "argo-pass"), "")
-    assert api.requests[0] == (ROUTES, {"labelSelector": "app.kubernetes.io/managed-by=argocd"})
+    assert api.calls("path", "query")[0] == (ROUTES, {"labelSelector": "app.kubernetes.io/managed-by=argocd"})
 
 
 @pytest.mark.parametrize("routes, why", [
-    ({}, "no Route labelled app.kubernetes.io/managed-by=argocd with a host in namespace orchestrator-gitops"),
-    ({ROUTES: {"items": []}}, "no Route labelled"),
-    ({ROUTES: {"items": [route("argocd-server", "argo.apps")]}},
+    (None, "no Route labelled app.kubernetes.io/managed-by=argocd with a host in namespace orchestrator-gitops"),
+    ([], "no Route labelled"),
+    ([route("argocd-server", "argo.apps", labels={})], "no Route labelled"),
+    ([route("argocd-server", "argo.apps")],
      "Secret orchestrator-gitops/argocd-cluster has no key admin.password"),
-    ({ROUTES: k8s.ApiError("forbidden", 403)}, "its Routes could not be read: forbidden"),
+    (k8s.ApiError("forbidden", 403), "its Routes could not be read: forbidden"),
 ])
 def test_argocd_not_found(routes, why):
-    found, reason = bs.find_argocd(Reads(routes), "orchestrator-gitops", "argocd")
+    found, reason = bs.find_argocd(argocd_cluster(routes), "orchestrator-gitops", "argocd")
     assert found is None and reason.startswith(why)
     assert "not found" in bs.argocd_warning("orchestrator-gitops", "argocd", reason)
 

@@ -1,7 +1,6 @@
 """The backend_secret module as Ansible runs it: arguments in, JSON out."""
 
 import base64
-import copy
 import json
 
 import pytest
@@ -10,6 +9,7 @@ from ansible.module_utils import basic
 from ansible_collections.parodos.orchestrator.plugins.module_utils import backend_secret as bs
 from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
 from ansible_collections.parodos.orchestrator.plugins.modules import backend_secret
+from tests.unit.fakes import HOST, FakeApi
 
 NS = "/api/v1/namespaces/rhdh/secrets"
 PATH = NS + "/backstage-backend-auth-secret"
@@ -24,61 +24,26 @@ def b64(text):
     return base64.b64encode(text.encode()).decode()
 
 
-class FakeApi:
-    """Objects by path in memory; records (method, path, dry_run) and write bodies."""
+def cluster(objects):
+    """An OpenShift API (Routes served) with namespace rhdh and ``objects``."""
+    return FakeApi(objects, served=(ROUTES,), namespaces=("rhdh",))
 
-    host = "https://api.example.test:6443"
 
-    def __init__(self, objects=None):
-        self.objects = copy.deepcopy(objects or {})
-        self.requests = []
-        self.bodies = []
-
-    def get(self, path, query=None):
-        self.requests.append(("GET", path, False))
-        if path == ROUTES:
-            return {"items": [o for p, o in self.objects.items() if p.startswith(ROUTES + "/")]}
-        if path not in self.objects:
-            raise k8s.ApiError("%s not found" % path, 404)
-        return copy.deepcopy(self.objects[path])
-
-    def create(self, path, body, dry_run=False):
-        self.requests.append(("POST", path, dry_run))
-        self.bodies.append(copy.deepcopy(body))
-        if not dry_run:
-            self.objects[path + "/" + body["metadata"]["name"]] = copy.deepcopy(body)
-        return body
-
-    def merge_patch(self, path, body, dry_run=False):
-        self.requests.append(("PATCH", path, dry_run))
-        self.bodies.append(copy.deepcopy(body))
-        obj = copy.deepcopy(self.objects[path])
-        for field, value in body.items():
-            inner = obj.setdefault(field, {})
-            for key, item in value.items():
-                if item is None:
-                    inner.pop(key, None)
-                elif isinstance(item, dict):
-                    inner.setdefault(key, {}).update(item)
-                else:
-                    inner[key] = item
-        if not dry_run:
-            self.objects[path] = obj
-        return obj
-
-    def values(self, path=PATH):
-        return {k: base64.b64decode(v).decode() for k, v in self.objects[path]["data"].items()}
-
-    def writes(self):
-        return [r for r in self.requests if r[0] != "GET"]
+def values(api, path=PATH):
+    """The decoded data of a stored Secret."""
+    return {k: base64.b64decode(v).decode() for k, v in api.objects[path]["data"].items()}
 
 
 def cluster_objects(token=SA_TOKEN, argocd=True):
     objects = {TOKEN: {"type": bs.TOKEN_TYPE, "metadata": {"name": "orchestrator-token"},
                        "data": {"token": b64(token)} if token else {}}}
     if argocd:
-        objects[ROUTES + "/argocd-server"] = {"metadata": {"name": "argocd-server"},
+        objects[ROUTES + "/argocd-server"] = {"metadata": {"name": "argocd-server",
+                                                           "labels": {"app.kubernetes.io/managed-by": "argocd"}},
                                               "spec": {"host": "argocd-server-orchestrator-gitops.apps.test"}}
+        # a Route the ArgoCD operator does not manage: not ArgoCD's address
+        objects[ROUTES + "/argocd-server-copy"] = {"metadata": {"name": "argocd-server-copy"},
+                                                   "spec": {"host": "elsewhere.apps.test"}}
         objects[ARGO] = {"type": "Opaque", "data": {"admin.password": b64(ARGO_PASSWORD)}}
     return objects
 
@@ -108,7 +73,7 @@ def assert_no_value(out, values):
 
 
 def test_creates_then_changes_nothing(run_module):
-    api = FakeApi(cluster_objects())
+    api = cluster(cluster_objects())
     code, result = run_module(backend_secret, ARGS, api, diff=True)
     assert code == 0, result
     assert result["changed"] is True
@@ -116,8 +81,8 @@ def test_creates_then_changes_nothing(run_module):
     assert result["keys"] == ALL_KEYS and result["added"] == ALL_KEYS
     assert result["generated"] == ["BACKEND_SECRET"]
     assert (result["updated"], result["removed"], result["adopted"], result["reused"]) == ([], [], False, False)
-    stored = api.values()
-    assert stored["K8S_CLUSTER_URL"] == FakeApi.host and stored["K8S_CLUSTER_TOKEN"] == SA_TOKEN
+    stored = values(api)
+    assert stored["K8S_CLUSTER_URL"] == HOST and stored["K8S_CLUSTER_TOKEN"] == SA_TOKEN
     assert stored["ARGOCD_URL"] == "https://argocd-server-orchestrator-gitops.apps.test"
     assert stored["ARGOCD_USERNAME"] == "admin" and stored["ARGOCD_PASSWORD"] == ARGO_PASSWORD
     assert len(stored["BACKEND_SECRET"]) == 64
@@ -133,13 +98,13 @@ def test_creates_then_changes_nothing(run_module):
     assert again["keys"] == ALL_KEYS
     assert again["added"] == again["updated"] == again["removed"] == again["generated"] == []
     assert api.writes() == []
-    assert api.values() == stored
+    assert values(api) == stored
 
 
 def test_keys_without_inputs_are_kept_renames_move_and_remove_keys_removes(run_module):
-    api = FakeApi(cluster_objects())
+    api = cluster(cluster_objects())
     run_module(backend_secret, ARGS, api)
-    first = api.values()
+    first = values(api)
     # a later run without the GitHub values (a vault not loaded), ArgoCD and the token
     args = dict(ARGS, github_token="", github_client_id="", github_client_secret="",
                 argocd={"enabled": False}, cluster_token_secret={"name": ""},
@@ -152,10 +117,10 @@ def test_keys_without_inputs_are_kept_renames_move_and_remove_keys_removes(run_m
                                             "NOTIFICATIONS_EMAIL_PASSWORD"])
     assert result["added"] == ["BACKEND_AUTH", "NOTIFICATIONS_EMAIL_HOSTNAME", "NOTIFICATIONS_EMAIL_PASSWORD"]
     assert result["removed"] == ["BACKEND_SECRET"] and result["updated"] == result["generated"] == []
-    stored = api.values()
+    stored = values(api)
     assert stored["BACKEND_AUTH"] == first["BACKEND_SECRET"]
     assert {key: stored[key] for key in kept} == {key: first[key] for key in kept}
-    assert api.bodies[-1]["data"]["BACKEND_SECRET"] is None and "GITHUB_TOKEN" not in api.bodies[-1]["data"]
+    assert api.bodies()[-1]["data"]["BACKEND_SECRET"] is None and "GITHUB_TOKEN" not in api.bodies()[-1]["data"]
 
     remove = ["github_token", "github_client_id", "github_client_secret", "cluster_url", "cluster_token",
               "argocd_url", "argocd_username", "argocd_password"]
@@ -163,7 +128,7 @@ def test_keys_without_inputs_are_kept_renames_move_and_remove_keys_removes(run_m
     assert code == 0, result
     assert result["removed"] == kept and result["added"] == result["updated"] == []
     assert result["keys"] == ["BACKEND_AUTH", "NOTIFICATIONS_EMAIL_HOSTNAME", "NOTIFICATIONS_EMAIL_PASSWORD"]
-    assert sorted(api.bodies[-1]["data"]) == kept and set(api.bodies[-1]["data"].values()) == {None}
+    assert sorted(api.bodies()[-1]["data"]) == kept and set(api.bodies()[-1]["data"].values()) == {None}
     assert_no_value(run_module.out, [first["BACKEND_SECRET"], SA_TOKEN, ARGO_PASSWORD, ARGS["github_token"]])
 
     api.requests.clear()
@@ -189,7 +154,7 @@ def test_foreign_secret_is_reused_with_a_warning(run_module, warnings):
     objects = cluster_objects()
     objects[PATH] = {"type": "Opaque", "metadata": {"name": "backstage-backend-auth-secret"},
                      "data": {"BACKEND_SECRET": b64("their-backend-secret"), "GITHUB_TOKEN": b64("old")}}
-    api = FakeApi(objects)
+    api = cluster(objects)
     code, result = run_module(backend_secret, ARGS, api)
     assert code == 0, result
     assert result["changed"] is False and result["reused"] is True and result["adopted"] is False
@@ -204,13 +169,13 @@ def test_foreign_secret_is_adopted(run_module, warnings):
     objects = cluster_objects(argocd=False)
     objects[PATH] = {"type": "Opaque", "metadata": {"name": "backstage-backend-auth-secret", "labels": {"x": "y"}},
                      "data": {"BACKEND_SECRET": b64("their-backend-secret"), "OWN": b64("o")}}
-    api = FakeApi(objects)
+    api = cluster(objects)
     code, result = run_module(backend_secret, dict(ARGS, adopt=True, labels={"team": "t"}), api)
     assert code == 0, result
     assert result["changed"] is True and result["adopted"] is True and result["reused"] is False
     labels = api.objects[PATH]["metadata"]["labels"]
     assert labels == dict(k8s.OWNERSHIP_LABELS, x="y", team="t")
-    assert api.values()["BACKEND_SECRET"] == "their-backend-secret" and api.values()["OWN"] == "o"
+    assert values(api)["BACKEND_SECRET"] == "their-backend-secret" and values(api)["OWN"] == "o"
     assert warnings == ["ArgoCD instance argocd in namespace orchestrator-gitops not found (no Route "
                         "labelled app.kubernetes.io/managed-by=argocd with a host in namespace "
                         "orchestrator-gitops): no ArgoCD keys are written."]
@@ -218,7 +183,7 @@ def test_foreign_secret_is_adopted(run_module, warnings):
 
 
 def test_check_mode_sends_dry_run_and_does_not_wait_for_the_token(run_module):
-    api = FakeApi(cluster_objects(token=""))
+    api = cluster(cluster_objects(token=""))
     code, result = run_module(backend_secret, ARGS, api, check=True, diff=True)
     assert code == 0, result
     assert result["changed"] is True and result["keys"] == ALL_KEYS
@@ -230,7 +195,7 @@ def test_check_mode_sends_dry_run_and_does_not_wait_for_the_token(run_module):
 
 def test_missing_token_fails_naming_the_secret(run_module, monkeypatch):
     monkeypatch.setattr(bs.time, "sleep", lambda seconds: None)
-    api = FakeApi(cluster_objects(token=""))
+    api = cluster(cluster_objects(token=""))
     code, result = run_module(backend_secret, dict(ARGS, token_timeout=0), api)
     assert code == 1
     assert result["msg"].startswith("Secret rhdh/backstage-backend-auth-secret needs a service account token: "
@@ -257,10 +222,10 @@ def test_whole_result_holds_no_value(run_module):
     args = dict(ARGS, backend_secret=backend,
                 email={"enabled": True, "hostname": "smtp.example.test", "username": "mailer-user",
                        "password": "smtp-password-value"})
-    api = FakeApi(cluster_objects())
+    api = cluster(cluster_objects())
     code, result = run_module(backend_secret, args, api, diff=True)
     assert code == 0, result
-    assert api.values()["BACKEND_SECRET"] == backend
+    assert values(api)["BACKEND_SECRET"] == backend
     text = json.dumps(result) + run_module.out
     assert_no_value(text, [backend, SA_TOKEN, ARGO_PASSWORD, ARGS["github_token"], ARGS["github_client_secret"],
                            "smtp-password-value"])
