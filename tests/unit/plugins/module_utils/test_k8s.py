@@ -6,6 +6,7 @@ import pytest
 
 from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s, waiter
 from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import ApiError
+from tests.unit.fakes import Clock, FakeApi
 
 
 def test_paths():
@@ -17,19 +18,6 @@ def test_paths():
     assert k8s.api_path("apps/v1", "deployments", "ns", "app") == "/apis/apps/v1/namespaces/ns/deployments/app"
     assert k8s.api_path("sonataflow.org/v1alpha08", "sonataflowclusterplatforms", name="cp") == \
         "/apis/sonataflow.org/v1alpha08/sonataflowclusterplatforms/cp"
-
-
-class Routes:
-    def __init__(self, routes):
-        self.routes = routes
-        self.calls = []
-
-    def get(self, path, query=None):
-        self.calls.append((path, query))
-        answer = self.routes[path]
-        if isinstance(answer, ApiError):
-            raise answer
-        return answer
 
 
 @pytest.mark.parametrize("status,expected", [(0, True), (408, True), (429, True), (500, True), (503, True),
@@ -58,14 +46,15 @@ def test_is_ours_reads_the_managed_by_label():
 
 
 def test_read_gives_none_for_404_only():
-    api = Routes({"/a": {"x": 1}, "/gone": ApiError("not found", 404), "/no": ApiError("forbidden", 403)})
+    api = FakeApi({"/a": {"x": 1}})  # nothing at /gone: a 404
+    api.fail(ApiError("forbidden", 403), path="/no")
     assert k8s.read(api, "/a") == {"x": 1}
     assert k8s.read(api, "/gone") is None
     with pytest.raises(ApiError) as exc:
         k8s.read(api, "/no")
     assert exc.value.status == 403
     k8s.read(api, "/a", {"labelSelector": "a=b"})
-    assert api.calls[-1] == ("/a", {"labelSelector": "a=b"})
+    assert api.calls("path", "query")[-1] == ("/a", {"labelSelector": "a=b"})
 
 
 class Response:
@@ -97,24 +86,9 @@ class ClientError(Exception):
         self.headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
 
 
-class Sleeps:
-    """A clock that moves only when slept on."""
-
-    def __init__(self):
-        self.now = 0.0
-        self.slept = []
-
-    def clock(self):
-        return self.now
-
-    def pause(self, seconds):
-        self.slept.append(seconds)
-        self.now += seconds
-
-
 def make_api(client, timeout=30, sleeps=None):
-    sleeps = sleeps or Sleeps()
-    return k8s.Api(client, waiter.Deadline(timeout, sleeps.clock, sleeps.pause))
+    sleeps = sleeps or Clock()
+    return k8s.Api(client, waiter.Deadline(timeout, sleeps, sleeps.sleep))
 
 
 def test_requests_send_queries_and_content_types():
@@ -152,7 +126,7 @@ class Dropped(Exception):
 
 
 def test_transient_failures_are_retried_with_backoff_and_retry_after():
-    sleeps = Sleeps()
+    sleeps = Clock()
     client = Client(ClientError(429, "too many requests", "TooManyRequests", retry_after=3),
                     ClientError(503, "unavailable", "ServiceUnavailable"), Dropped("connection reset"),
                     ClientError(500, "boom", "InternalError"))
@@ -171,7 +145,7 @@ def test_a_final_failure_is_not_retried():
 
 
 def test_transient_failures_stop_at_the_deadline():
-    sleeps = Sleeps()
+    sleeps = Clock()
     client = Client(*[ClientError(503, "down", "ServiceUnavailable") for _ in range(100)])
     with pytest.raises(ApiError) as exc:
         make_api(client, timeout=10, sleeps=sleeps).get("/x")
@@ -199,18 +173,18 @@ def test_find_resource_skips_subresources():
 def test_discovery_knows_built_ins_and_caches_documents():
     doc = {"resources": [{"name": "backstages", "kind": "Backstage", "namespaced": True},
                          {"name": "clusterthings", "kind": "ClusterThing", "namespaced": False}]}
-    api = Routes({"/apis/rhdh.redhat.com/v1alpha1": doc, "/apis/none/v1": ApiError("not found", 404)})
+    api = FakeApi({"/apis/rhdh.redhat.com/v1alpha1": doc})  # /apis/none/v1 not served
     discovery = k8s.Discovery(api)
     assert discovery.resource("v1", "Namespace") == (("namespaces", False), "")
     assert discovery.resource("rhdh.redhat.com/v1alpha1", "Backstage") == (("backstages", True), "")
     assert discovery.resource("rhdh.redhat.com/v1alpha1", "ClusterThing") == (("clusterthings", False), "")
-    assert len(api.calls) == 1
+    assert len(api.requests) == 1
     assert discovery.resource("none/v1", "X") == (None, "API none/v1 is not served")
     # an unknown kind drops the cached document: a CRD may add the kind later
     assert discovery.resource("rhdh.redhat.com/v1alpha1", "Other") == (
         None, "kind Other is not served by rhdh.redhat.com/v1alpha1")
     discovery.resource("rhdh.redhat.com/v1alpha1", "Backstage")
-    assert [path for path, query in api.calls].count("/apis/rhdh.redhat.com/v1alpha1") == 2
+    assert api.paths().count("/apis/rhdh.redhat.com/v1alpha1") == 2
 
 
 class Module:
