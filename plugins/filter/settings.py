@@ -47,6 +47,11 @@ def _text(value, limit=120):
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def _sentence(text):
+    """``text`` ending with a full stop (or the question mark it has)."""
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
 def _kind(value):
     """The YAML word for the type of a value: string, number, boolean, list, mapping, null."""
     if value is None:
@@ -77,6 +82,14 @@ def namespace_problem(value):
     return ""
 
 
+def service_name_problem(value):
+    """Why ``value`` is not a Service name (a DNS-1035 label: it starts with a letter), or ''."""
+    problem = namespace_problem(value)
+    if problem:
+        return problem
+    return "" if DNS1035_LABEL.match(value) else "it must start with a lower-case letter"
+
+
 def name_problem(value):
     """Why ``value`` is not an object name (a DNS-1123 subdomain), or ''."""
     if not isinstance(value, str):
@@ -88,6 +101,30 @@ def name_problem(value):
     if not DNS_SUBDOMAIN.match(value):
         return "only lower-case letters, digits, - and ., starting and ending with a letter or digit, are allowed"
     return ""
+
+
+def secret_key_problem(value):
+    """Why ``value`` is not a key of a Secret or ConfigMap, or ''."""
+    if not isinstance(value, str):
+        return "it is a %s, not a string" % _kind(value)
+    if not value:
+        return "it is empty"
+    if len(value) > 253:
+        return "it has %d characters, at most 253 are allowed" % len(value)
+    if value in (".", "..") or not re.match(r"^[-._a-zA-Z0-9]+$", value):
+        return "only letters, digits, -, _ and . are allowed"
+    return ""
+
+
+def plural_problem(value):
+    """Why ``value`` is not a resource as RBAC names it (plural, optional subresource, or *), or ''."""
+    if not isinstance(value, str):
+        return "it is a %s, not a string" % _kind(value)
+    if not value:
+        return "it is empty"
+    if value == "*" or re.match(r"^[a-z][a-z0-9]*(/[a-z]+)?$", value):
+        return ""
+    return "only lower-case letters and digits (and /subresource) are allowed"
 
 
 def host_problem(value):
@@ -193,6 +230,19 @@ def quantity_problem(value, positive=False):
     return ""
 
 
+def storage_problem(value):
+    """Why ``value`` is not the size of a volume (a quantity of at least 1Mi), or ''."""
+    problem = quantity_problem(value, positive=True)
+    if problem:
+        return problem
+    if parse_quantity(value) < 1024 ** 2:
+        text = str(value)
+        hint = " (did you mean %si?)" % text if re.match(r"^[0-9.]+[MGT]$", text) else (
+            " (did you mean %sMi?)" % text[:-1] if text.endswith("m") else "")
+        return "it is %s bytes, a volume needs at least 1Mi%s" % (parse_quantity(value).normalize(), hint)
+    return ""
+
+
 def resource_name_problem(name):
     """Why ``name`` is not the name of a container resource, or ''."""
     if not isinstance(name, str):
@@ -263,7 +313,7 @@ def port_problem(value):
     """Why ``value`` is not a TCP port (1 to 65535), or ''."""
     if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.isdigit())):
         return "it is not a port number"
-    return "" if 1 <= int(value) <= 65535 else "a port is from 1 to 65535"
+    return "" if 1 <= int(value) <= 65535 else "%s is out of range" % value
 
 
 # --------------------------------------------------------------------------- images
@@ -471,6 +521,31 @@ def plugin_problems(plugins, defaults, name="rhdh_plugins"):
         elif package != default.get("package"):
             problems.append("%s.package is %s but no integrity is given: set %s.integrity to the hash of that "
                             "package (npm view %s dist.integrity)" % (where, _text(package), where, _text(package)))
+    return [_sentence(problem) for problem in problems]
+
+
+def key_names_problems(value, defaults, name):
+    """What is wrong with ``value`` (logical key -> key name, merged over ``defaults``): unknown logical keys, key
+    names that are not Secret keys, and one key name given to two logical keys."""
+    if not isinstance(value, Mapping):
+        return ["%s must be a mapping of logical key to key name, such as {github_token: GH_TOKEN}; it is a %s (%s)."
+                % (name, _kind(value), _text(value))]
+    problems = []
+    for key in value:
+        if key not in defaults:
+            close = difflib.get_close_matches(str(key), list(defaults), n=1, cutoff=0.6)
+            problems.append("%s.%s is not a logical key%s; the logical keys are %s." % (
+                name, key, " (did you mean %s?)" % close[0] if close else "", ", ".join(defaults)))
+    problems += setting_problems({"%s.%s" % (name, k): v for k, v in value.items() if k in defaults}, "secret_key")
+    merged = dict(defaults)
+    merged.update((k, v) for k, v in value.items() if k in defaults)
+    users = {}
+    for key, key_name in merged.items():
+        users.setdefault(str(key_name), []).append(key)
+    for key_name, keys in users.items():
+        if len(keys) > 1:
+            problems.append("%s gives the key name %s to %s; each value needs its own key in the Secret." % (
+                name, key_name, " and ".join(keys)))
     return problems
 
 
@@ -550,7 +625,11 @@ def unknown_settings(names, role, roles_dir=ROLES_DIR):
 
 CHECKS = {
     "namespace": (namespace_problem, "a namespace name"),
+    "label": (namespace_problem, "a name of 1 to 63 lower-case letters, digits or -"),
     "name": (name_problem, "an object name"),
+    "service": (service_name_problem, "a Service name"),
+    "secret_key": (secret_key_problem, "a key of a Secret"),
+    "plural": (plural_problem, "the plural of a resource, such as namespaces or customresourcedefinitions"),
     "host": (host_problem, "a host name or an IP address, without scheme, port or path"),
     "postgresql_host": (postgresql_host_problem, "a host name, an IP address or the path of a socket directory"),
     "url": (url_problem, "an http or https URL with a host, such as https://example.com/path"),
@@ -563,6 +642,7 @@ CHECKS = {
     "npm_package": (npm_package_problem, "name@version of an npm package, without the scope"),
     "quantity": (functools.partial(quantity_problem, positive=True), "a Kubernetes quantity above zero, such as "
                                                                      "1Gi, 500Mi or 10G"),
+    "storage": (storage_problem, "a volume size such as 1Gi, 500Mi or 10G"),
     "seconds": (seconds_problem, "a number of seconds from 1 to 86400"),
     "port": (port_problem, "a port number from 1 to 65535"),
 }
@@ -581,14 +661,16 @@ def setting_problems(settings, kind, empty=False, secret=False):
         problem = check(value)
         if problem:
             shown = "" if secret else " (%s)" % _text(value)
-            messages.append("%s%s must be %s%s: %s." % (name, shown, "empty or " if empty else "", allowed, problem))
+            messages.append(_sentence("%s%s must be %s%s: %s" % (name, shown, "empty or " if empty else "", allowed,
+                                                                 problem)))
     return messages
 
 
 def resource_problems(value, name, allowed=("requests", "limits")):
     """Messages for container resources ``value`` of setting ``name`` (resources_problems)."""
-    return ["%s must be container resources (requests and/or limits of cpu, memory... as Kubernetes quantities "
-            "such as 250m, 64Mi, 1Gi): %s." % (name, problem) for problem in resources_problems(value, allowed)]
+    return [_sentence("%s must be container resources (requests and/or limits of cpu, memory... as Kubernetes "
+                      "quantities such as 250m, 64Mi, 1Gi): %s" % (name, problem))
+            for problem in resources_problems(value, allowed)]
 
 
 class FilterModule(object):
@@ -599,5 +681,6 @@ class FilterModule(object):
             "setting_problems": setting_problems,
             "resource_problems": resource_problems,
             "plugin_problems": plugin_problems,
+            "key_names_problems": key_names_problems,
             "unknown_settings": unknown_settings,
         }

@@ -90,6 +90,11 @@ def test_quantities_and_resources():
         assert s.parse_quantity(bad) is None
     assert s.quantity_problem("0", positive=True) == "it must be above zero"
     assert s.quantity_problem("-1") == "it is negative"
+    assert s.storage_problem("1Gi") == s.storage_problem("10G") == ""
+    assert s.storage_problem("500m") == "it is 0.5 bytes, a volume needs at least 1Mi (did you mean 500Mi?)"
+    assert s.storage_problem("1024") == "it is 1024 bytes, a volume needs at least 1Mi"
+    assert "above zero" in s.storage_problem("0Gi")
+    assert "not a Kubernetes quantity" in s.storage_problem("1gb")
     good = {"requests": {"cpu": "250m", "memory": "64Mi"}, "limits": {"cpu": 1, "memory": "1Gi",
                                                                        "nvidia.com/gpu": 1}}
     assert s.resources_problems(good) == []
@@ -115,7 +120,7 @@ def test_numbers():
     assert "at least 1" in s.seconds_problem(0)
     assert "milliseconds" in s.seconds_problem(600000)
     assert s.port_problem(5432) == ""
-    assert "1 to 65535" in s.port_problem(70000)
+    assert "70000 is out of range" in s.port_problem(70000)
     assert "not a port" in s.port_problem("http")
 
 
@@ -123,6 +128,14 @@ def test_names_and_refs():
     assert s.namespace_problem("knative-serving") == ""
     assert "63" in s.namespace_problem("a" * 64)
     assert "lower-case" in s.namespace_problem("My_NS")
+    assert s.service_name_problem("db-1") == ""
+    assert "start with a lower-case letter" in s.service_name_problem("1db")
+    assert "lower-case" in s.service_name_problem("db.x")
+    assert s.secret_key_problem("postgres-password") == s.secret_key_problem("K8S_CLUSTER_URL") == ""
+    assert "only letters" in s.secret_key_problem("a key")
+    assert "only letters" in s.secret_key_problem("..")
+    assert s.plural_problem("namespaces") == s.plural_problem("pods/exec") == s.plural_problem("*") == ""
+    assert "lower-case" in s.plural_problem("Namespace")
     assert s.name_problem("a.b-c") == ""
     assert "lower-case" in s.name_problem("a_b")
     assert s.git_ref_problem("v1.3.x") == s.git_ref_problem("release/1.3") == ""
@@ -158,10 +171,10 @@ def test_plugin_overrides():
                                   "string")
     assert problems[2].startswith("rhdh_plugins.notifications.package is plugin-notifications-dynamic@1.4.0 but no "
                                   "integrity is given")
-    assert problems[3] == "rhdh_plugins.orchestrator has unknown key(s) version; the keys are package and integrity"
+    assert problems[3] == "rhdh_plugins.orchestrator has unknown key(s) version; the keys are package and integrity."
     assert problems[4].startswith("rhdh_plugins.orchestrator.package (@redhat/backstage-plugin-orchestrator@1.3.0) "
                                   "must be name@version without the scope")
-    assert "md5 is not accepted" in problems[5]
+    assert "md5 is not accepted" in problems[5] and problems[5].endswith(".")
     assert len(problems) == 6
     assert s.plugin_problems(["orchestrator"], RHDH_DEFAULT_PLUGINS) == [
         'rhdh_plugins must be a mapping of plugin to {package: name@version, integrity: sha512-...}; it is a list '
@@ -180,6 +193,8 @@ def test_setting_problems_messages():
     assert "a b" not in secret and secret.startswith("rhdh_github_token must be")
     assert s.resource_problems({"limits": {"cpu": "x"}}, "postgresql_resources")[0].startswith(
         "postgresql_resources must be container resources")
+    assert s.resource_problems({"limits": {"memroy": "1"}}, "postgresql_resources")[0].endswith(
+        "did you mean memory?")
 
 
 def test_long_values_are_cut():
@@ -242,3 +257,20 @@ def test_the_collection_declares_what_its_roles_read():
     assert published, "no fact is published: the scan of the tasks is broken"
     assert published - known == set()
     assert s.unknown_settings(sorted(known), "serverless") == []
+
+
+def test_key_names():
+    defaults = {"github_token": "GITHUB_TOKEN", "cluster_url": "K8S_CLUSTER_URL"}
+    assert s.key_names_problems({}, defaults, "rhdh_secret_keys") == []
+    assert s.key_names_problems({"github_token": "GH_TOKEN"}, defaults, "rhdh_secret_keys") == []
+    assert s.key_names_problems({"github_tokn": "X", "cluster_url": "GITHUB_TOKEN", "github_token": "a b"}, defaults,
+                                "rhdh_secret_keys") == [
+        "rhdh_secret_keys.github_tokn is not a logical key (did you mean github_token?); the logical keys are "
+        "github_token, cluster_url.",
+        "rhdh_secret_keys.github_token (a b) must be a key of a Secret: only letters, digits, -, _ and . are allowed.",
+    ]
+    assert s.key_names_problems({"cluster_url": "GITHUB_TOKEN"}, defaults, "rhdh_secret_keys") == [
+        "rhdh_secret_keys gives the key name GITHUB_TOKEN to github_token and cluster_url; each value needs its own "
+        "key in the Secret."]
+    assert s.key_names_problems("GITHUB_TOKEN", defaults, "rhdh_secret_keys")[0].startswith(
+        "rhdh_secret_keys must be a mapping of logical key to key name")
