@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.parodos.orchestrator.plugins.module_utils import readiness as rd
 from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import (
     OWNERSHIP_LABELS,
     api_path,
@@ -77,10 +78,17 @@ def channel_csvs(manifest, channel):
     return []
 
 
+def offered_by(manifest, source, namespace):
+    """Whether a PackageManifest is the one CatalogSource ``namespace/source`` offers."""
+    status = (manifest or {}).get("status") or {}
+    return (status.get("catalogSource"), status.get("catalogSourceNamespace") or namespace) == (source, namespace)
+
+
 def package_problem(manifest, params):
     """Why the catalog cannot give what was asked for; None when it can.
 
-    ``manifest`` is the PackageManifest, or None when there is none.
+    ``manifest`` is the PackageManifest (see olm_install.find_package), or
+    None when there is none.
     """
     package, source = params["package"], params["source"]
     source_ns = params["source_namespace"]
@@ -89,7 +97,7 @@ def package_problem(manifest, params):
     status = manifest.get("status") or {}
     found = status.get("catalogSource")
     found_ns = status.get("catalogSourceNamespace") or source_ns
-    if (found, found_ns) != (source, source_ns):
+    if not offered_by(manifest, source, source_ns):
         return "package %s comes from catalog %s/%s, not from %s/%s" % (package, found_ns, found, source_ns, source)
     channels = channel_names(manifest)
     if params["channel"] not in channels:
@@ -144,10 +152,6 @@ def needs_write(action, subscription, params):
     if action == "reuse":
         return False
     return action == "create" or subscription_patch(subscription, params) is not None
-
-
-def build_namespace(name, labels):
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": dict(labels)}}
 
 
 def build_operator_group(params, labels):
@@ -274,21 +278,9 @@ def csv_deployments(csv):
     return [d.get("name") for d in spec.get("deployments") or [] if d.get("name")]
 
 
-def condition(obj, ctype):
-    for cond in ((obj or {}).get("status") or {}).get("conditions") or []:
-        if cond.get("type") == ctype:
-            return cond
-    return None
-
-
 def deployment_ready(dep):
-    """Available=True and every desired replica available."""
-    if not dep:
-        return False
-    cond = condition(dep, "Available")
-    wanted = (dep.get("spec") or {}).get("replicas", 1)
-    available = (dep.get("status") or {}).get("availableReplicas") or 0
-    return bool(cond and cond.get("status") == "True" and available == wanted)
+    """Whether a Deployment (None when absent) is ready, by readiness.deployment_state."""
+    return dep is not None and rd.deployment_state(dep)[0] == rd.READY
 
 
 def evaluate(obs):
@@ -367,7 +359,7 @@ def debug(obs):
 def _describe_deployment(namespace, name, dep):
     if dep is None:
         return "Deployment %s/%s: not found" % (namespace, name)
-    cond = condition(dep, "Available")
+    cond = rd.get_condition(dep, "Available")
     text = "Deployment %s/%s: " % (namespace, name)
     if cond:
         text += "Available=%s" % cond.get("status")

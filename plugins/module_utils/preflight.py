@@ -14,6 +14,7 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.parodos.orchestrator.plugins.module_utils import olm, olm_install
 from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import (
     ApiError,
     api_path,
@@ -572,10 +573,10 @@ def report(checks):
 # ---------------------------------------------------------------- gathering
 
 
-def _get(api, path, errors, query=None):
+def _get(api, path, errors):
     """GET path; None on 404 (and on other errors, which are recorded)."""
     try:
-        return read(api, path, query)
+        return read(api, path)
     except ApiError as exc:
         errors.append("GET %s: %s" % (path, exc))
         return None
@@ -666,16 +667,13 @@ def _gather_catalog(api, settings, obs, errs):
     obs["packages"] = {}
     if (obs["catalog"] or {}).get("state") != "READY":
         return
-    base = api_path("packages.operators.coreos.com/v1", "packagemanifests", namespace)
     for package in settings["packages"]:
-        manifest = _get(api, base + "/" + package["name"], errs)
-        if manifest is not None and (manifest.get("status") or {}).get("catalogSource") not in (None, source):
-            query = {"labelSelector": "catalog=" + source,
-                     "fieldSelector": "metadata.name=" + package["name"]}
-            listing = _get(api, base, errs, query) or {}
-            items = listing.get("items") or []
-            manifest = items[0] if items else None
-        if manifest is None:
+        try:
+            manifest = olm_install.find_package(api, namespace, package["name"], source)
+        except ApiError as exc:
+            errs.append("GET %s: %s" % (olm.package_manifest_path(namespace, package["name"]), exc))
+            manifest = None
+        if not olm.offered_by(manifest, source, namespace):
             obs["packages"][package["name"]] = None
             continue
         status = manifest.get("status") or {}

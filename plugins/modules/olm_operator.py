@@ -22,6 +22,10 @@ description:
     when the package is unknown, comes from another catalog, has no such
     channel (the message lists the channels) or the channel has no
     O(starting_csv) (the message lists its ClusterServiceVersions).
+  - The package is looked up as M(parodos.orchestrator.preflight) looks it up.
+    The package server names a C(PackageManifest) after its package alone; when
+    several catalogs offer the package, the one of O(source) is found by its
+    label C(catalog).
   - A Subscription for the same package that already exists anywhere in the
     cluster and was not created by this collection (or was, under another name
     or namespace) is reused as it is; nothing is written then.
@@ -34,7 +38,8 @@ description:
     C(app.kubernetes.io/part-of=orchestrator), plus O(labels). Existing objects
     without them are never changed.
   - With O(wait), polls until the ClusterServiceVersion has phase C(Succeeded)
-    and each of its Deployments is Available. With C(Manual) approval it
+    and each of its Deployments is ready (status of its current generation,
+    C(Available), every replica available). With C(Manual) approval it
     approves only the InstallPlan that installs O(starting_csv) or, without
     one, only the first InstallPlan of the initial install; upgrade plans stay
     unapproved. Plans of a reused Subscription are never approved.
@@ -42,11 +47,13 @@ description:
     already names a ClusterServiceVersion, looks once at that CSV and its
     Deployments and returns RV(ready), so that a later call with O(wait) can be
     skipped. Nothing is approved then.
-  - A ClusterServiceVersion in phase C(Failed) fails at once. Transient API
-    errors (no answer, 429, 5xx) while reading are retried.
+  - A ClusterServiceVersion in phase C(Failed) fails at once. Each request
+    is retried while the API server answers with a transient failure, up to
+    O(wait_timeout) seconds.
 extends_documentation_fragment:
   - parodos.orchestrator.cluster
   - parodos.orchestrator.cluster.WRITES
+  - parodos.orchestrator.cluster.WAIT
   - kubernetes.core.k8s_auth_options
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
@@ -109,18 +116,6 @@ options:
     description: Labels added to the ownership labels on the objects created.
     type: dict
     default: {}
-  wait:
-    description: Whether to wait until the operator is ready. Ignored in check mode.
-    type: bool
-    default: false
-  wait_timeout:
-    description: Seconds to wait for the operator.
-    type: int
-    default: 600
-  wait_sleep:
-    description: Seconds between two looks at the cluster while waiting.
-    type: float
-    default: 2
 seealso:
   - module: parodos.orchestrator.preflight
 """
@@ -219,22 +214,12 @@ debug:
   type: dict
 """
 
-import time
-
-from ansible_collections.parodos.orchestrator.plugins.module_utils import (
-    k8s,
-    olm,
+from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
+from ansible_collections.parodos.orchestrator.plugins.module_utils.olm_install import (
+    Failure,
+    Installer,
+    option_errors,
 )
-
-READ_ATTEMPTS = 5
-
-
-class Failure(Exception):
-    """The operator cannot be installed; ``debug`` holds the related objects."""
-
-    def __init__(self, message, debug=None):
-        super().__init__(message)
-        self.debug = debug
 
 
 def argument_spec():
@@ -258,237 +243,13 @@ def argument_spec():
     )
 
 
-class Installer:
-    """Talks to the cluster; the decisions come from module_utils.olm."""
-
-    def __init__(self, api, params, check_mode, sleep=time.sleep, clock=time.monotonic):
-        self.api = api
-        self.params = params
-        self.check_mode = check_mode
-        self.sleep = sleep
-        self.clock = clock
-        self.labels = olm.ownership_labels(params["labels"])
-        self.result = dict(changed=False, subscription=dict(name=params["subscription_name"],
-                                                            namespace=params["namespace"]),
-                           reused=False, created=[], operator_group="", csv=dict(name="", phase=""),
-                           approved_install_plans=[], ready=False)
-        self.last_csv = None
-
-    # -- reads ---------------------------------------------------------------
-    def read(self, path, missing_ok=True):
-        """GET with retries of transient failures; None for 404 when ``missing_ok``."""
-        for attempt in range(1, READ_ATTEMPTS + 1):
-            try:
-                return k8s.read(self.api, path) if missing_ok else self.api.get(path)
-            except k8s.ApiError as exc:
-                if not k8s.is_transient(exc.status) or attempt == READ_ATTEMPTS:
-                    raise
-            self.sleep(min(1.0, attempt * 0.2))
-        return None  # pragma: no cover
-
-    # -- writes --------------------------------------------------------------
-    def create(self, collection, body, kind, name, namespace=None):
-        try:
-            self.api.create(collection, body, dry_run=self.check_mode)
-        except k8s.ApiError as exc:
-            if exc.status == 404 and self.check_mode:
-                pass  # its namespace is only created in check mode's imagination
-            elif exc.status == 409:
-                return  # created meanwhile by someone else
-            else:
-                raise
-        self.result["changed"] = True
-        self.result["created"].append("/".join(p for p in (kind, namespace, name) if p))
-
-    # -- steps ---------------------------------------------------------------
-    def run(self):
-        params = self.params
-        subs = (self.read(olm.olm_path("subscriptions"), missing_ok=False) or {}).get("items") or []
-        try:
-            action, sub = olm.choose_subscription(subs, params)
-            conflict = None
-        except ValueError as exc:
-            action, sub, conflict = "create", None, exc
-        if conflict is not None or olm.needs_write(action, sub, params):
-            # the catalog is checked before any write, and before a name conflict is reported
-            self.check_package()
-            if conflict is not None:
-                raise Failure("%s: %s" % (params["component"], conflict))
-        if action == "reuse":
-            meta = sub["metadata"]
-            self.result.update(reused=True, subscription=dict(name=meta["name"], namespace=meta["namespace"]))
-        elif olm.needs_write(action, sub, params):
-            self.ensure_namespace()
-            self.ensure_operator_group()
-            self.ensure_subscription(sub)
-            sub = None  # written: read it afresh while waiting
-        if self.check_mode:
-            return self.result
-        if params["wait"]:
-            self.wait(action != "reuse", sub)
-        elif sub is not None and olm.target_csv(sub):
-            # nothing written and OLM has picked a CSV: one look tells whether a later wait is needed
-            self.look(sub)
-        if self.result["ready"]:
-            if not self.result["operator_group"] and action == "manage":
-                self.result["operator_group"] = olm.csv_operator_group(self.last_csv)
-        return self.result
-
-    def check_package(self):
-        params = self.params
-        manifest = self.read(olm.package_manifest_path(params["source_namespace"], params["package"]))
-        problem = olm.package_problem(manifest, params)
-        if problem:
-            raise Failure("%s: %s" % (params["component"], problem))
-
-    def ensure_namespace(self):
-        name = self.params["namespace"]
-        if self.read(olm.namespace_path(name)) is None:
-            self.create(olm.namespace_path(), olm.build_namespace(name, self.labels), "Namespace", name)
-
-    def ensure_operator_group(self):
-        ns = self.params["namespace"]
-        groups = (self.read(olm.olm_path("operatorgroups", ns), missing_ok=False) or {}).get("items") or []
-        if groups:
-            self.result["operator_group"] = sorted(g["metadata"]["name"] for g in groups)[0]
-            return
-        name = self.params["operator_group_name"]
-        self.create(olm.olm_path("operatorgroups", ns), olm.build_operator_group(self.params, self.labels),
-                    "OperatorGroup", name, ns)
-        self.result["operator_group"] = name
-
-    def ensure_subscription(self, existing):
-        params = self.params
-        ns, name = params["namespace"], params["subscription_name"]
-        if existing is None:
-            self.create(olm.olm_path("subscriptions", ns), olm.build_subscription(params, self.labels),
-                        "Subscription", name, ns)
-            return
-        patch = olm.subscription_patch(existing, params)
-        if patch:
-            self.api.merge_patch(olm.olm_path("subscriptions", ns, name), patch, dry_run=self.check_mode)
-            self.result["changed"] = True
-
-    # -- waiting -------------------------------------------------------------
-    def observe(self, obs, approve, sub=None):
-        """Refresh ``obs`` (in place) from the cluster; approve plans when ``approve``.
-
-        ``sub``: the Subscription as just read, used instead of reading it again.
-        """
-        ns = self.result["subscription"]["namespace"]
-        name = self.result["subscription"]["name"]
-        if sub is None:
-            sub = k8s.read(self.api, olm.olm_path("subscriptions", ns, name))
-        if sub is None:
-            raise Failure("%s: Subscription %s/%s disappeared while waiting" % (self.params["component"], ns, name),
-                          olm.debug(obs))
-        obs["subscription"] = sub
-        obs["plans"] = []
-        if olm.needs_install_plans(sub):
-            self.read_plans(obs)
-        if approve:
-            for plan_name in olm.plans_to_approve(sub, obs["plans"]):
-                self.api.merge_patch(olm.olm_path("installplans", ns, plan_name), {"spec": {"approved": True}})
-                self.result["changed"] = True
-                self.result["approved_install_plans"].append(plan_name)
-                for plan in obs["plans"]:
-                    if plan["metadata"]["name"] == plan_name:
-                        plan.setdefault("spec", {})["approved"] = True
-        obs["csv_name"] = olm.target_csv(sub)
-        obs["csv"] = None
-        obs["deployments"] = {}
-        if obs["csv_name"]:
-            obs["csv"] = k8s.read(self.api, olm.olm_path("clusterserviceversions", ns, obs["csv_name"]))
-            self.last_csv = obs["csv"]
-        names = olm.csv_deployments(obs["csv"])
-        if names:
-            items = (k8s.read(self.api, olm.deployment_path(ns)) or {}).get("items") or []
-            obs["deployments"] = olm.pick_deployments(items, names)
-        obs["error"] = ""
-
-    def read_plans(self, obs):
-        """The Subscription's InstallPlans into ``obs["plans"]``."""
-        ns = self.result["subscription"]["namespace"]
-        items = (k8s.read(self.api, olm.olm_path("installplans", ns)) or {}).get("items") or []
-        obs["plans"] = olm.related_install_plans(items, obs["subscription"])
-
-    def fail(self, message_args, obs):
-        """Failure of the wait; InstallPlans not read while polling are read once for the report."""
-        if not olm.needs_install_plans(obs["subscription"]):
-            try:
-                self.read_plans(obs)
-            except k8s.ApiError:
-                pass  # the report goes without them
-        return Failure(olm.failure_message(*message_args), olm.debug(obs))
-
-    def new_observation(self):
-        return dict(subscription={"metadata": dict(self.result["subscription"])}, plans=[], csv_name="",
-                    csv=None, deployments={}, error="")
-
-    def evaluate(self, obs):
-        """The state of ``obs`` (ready, failed or waiting); records the CSV and readiness in the result."""
-        self.result["csv"] = dict(name=obs["csv_name"],
-                                  phase=((obs["csv"] or {}).get("status") or {}).get("phase", ""))
-        state = olm.evaluate(obs)[0]
-        self.result["ready"] = state == "ready"
-        return state
-
-    def look(self, sub):
-        """One look without waiting or approving; a failure to read leaves ``ready`` false."""
-        obs = self.new_observation()
-        try:
-            self.observe(obs, False, sub)
-        except k8s.ApiError:
-            return
-        self.evaluate(obs)
-
-    def wait(self, approve, sub=None):
-        component = self.params["component"]
-        timeout = self.params["wait_timeout"]
-        deadline = self.clock() + timeout
-        obs = self.new_observation()
-        while True:
-            try:
-                self.observe(obs, approve, sub)
-            except k8s.ApiError as exc:
-                if not k8s.is_transient(exc.status):
-                    raise Failure("%s: reading the cluster failed: %s" % (component, exc), olm.debug(obs)) from None
-                obs["error"] = "%s (HTTP %s)" % (exc, exc.status)
-            else:
-                state = self.evaluate(obs)
-                if state == "ready":
-                    return
-                if state == "failed":
-                    raise self.fail((component, obs), obs)
-            sub = None  # only the first look uses the Subscription read before
-            remaining = deadline - self.clock()
-            if remaining <= 0:
-                raise self.fail((component, obs, timeout), obs)
-            self.sleep(min(self.params["wait_sleep"], remaining))
-
-
-def connect_with_retries(module, sleep=time.sleep):
-    """connect(), asked again a few times when the failure may be transient."""
-    for attempt in range(1, READ_ATTEMPTS + 1):
-        api, failure = k8s.connect(module)
-        if api is not None or not k8s.is_transient(failure[1]) or attempt == READ_ATTEMPTS:
-            return api, failure
-        sleep(min(1.0, attempt * 0.2))
-    return None, None  # pragma: no cover
-
-
 def main():
     module = k8s.new_module(argument_spec())
     params = module.params
-    required = ("component", "package", "channel", "source", "source_namespace", "namespace",
-                "subscription_name", "operator_group_name")
-    errors = ["%s must not be empty" % key for key in required if not params[key]]
-    if params["wait_timeout"] < 0 or params["wait_sleep"] <= 0:
-        errors.append("wait_timeout must be >= 0 and wait_sleep > 0")
+    errors = option_errors(params)
     if errors:
         module.fail_json(msg="Invalid options: " + "; ".join(errors))
-
-    api, failure = connect_with_retries(module)
+    api, failure = k8s.connect(module)
     if api is None:
         module.fail_json(msg="%s: cannot reach the Kubernetes API at %s: %s"
                          % (params["component"], failure[2], failure[0]))

@@ -108,6 +108,9 @@ options:
       - Operator packages that the catalog must offer, each with the channel
         that will be subscribed to. Checked only when OLM is installed and the
         catalog is C(READY). An empty list skips the catalog checks.
+      - A package is looked up as M(parodos.orchestrator.olm_operator) looks it
+        up - by name, and by the label C(catalog) when another catalog offers a
+        package of the same name.
     type: list
     elements: dict
     default: []

@@ -48,7 +48,7 @@ def plan(name, csv, approved=False, phase="RequiresApproval", owner_uid="u1", ge
 
 def ready_deployment(replicas=1, available=1, status="True"):
     return {"spec": {"replicas": replicas},
-            "status": {"availableReplicas": available,
+            "status": {"replicas": replicas, "availableReplicas": available,
                        "conditions": [{"type": "Available", "status": status, "reason": "R", "message": "M"}]}}
 
 
@@ -111,8 +111,6 @@ def test_address_taken_by_another_package_is_an_error():
 def test_bodies():
     labels = olm.ownership_labels({"team": "a"})
     assert labels == {**OURS, "team": "a"}
-    assert olm.build_namespace("ns", labels) == {"apiVersion": "v1", "kind": "Namespace",
-                                                 "metadata": {"name": "ns", "labels": labels}}
     og = olm.build_operator_group(params(), labels)
     assert og["spec"] == {} and og["metadata"] == {"name": "openshift-serverless-logic",
                                                    "namespace": "openshift-serverless-logic", "labels": labels}

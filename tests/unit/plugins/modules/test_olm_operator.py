@@ -7,6 +7,7 @@ import pytest
 from ansible_collections.parodos.orchestrator.plugins.module_utils import olm
 from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import ApiError
 from ansible_collections.parodos.orchestrator.plugins.modules import olm_operator
+from tests.unit.fakes import real_api
 
 NS = "openshift-serverless-logic"
 PKG = "logic-operator-rhel8"
@@ -36,7 +37,7 @@ def deployment(available):
     cond = {"type": "Available", "status": "True" if available else "False", "reason": "MinimumReplicasAvailable"
             if available else "MinimumReplicasUnavailable"}
     return {"metadata": {"name": "op"}, "spec": {"replicas": 1},
-            "status": {"availableReplicas": 1 if available else 0, "conditions": [cond]}}
+            "status": {"replicas": 1, "availableReplicas": 1 if available else 0, "conditions": [cond]}}
 
 
 def csv_object(name, phase, reason="", message=""):
@@ -362,14 +363,15 @@ def test_forbidden_while_waiting_fails_with_the_error():
         installer(api, wait=True).run()
 
 
-def test_transient_errors_before_writing_are_retried_a_few_times():
+def test_transient_errors_before_writing_are_retried_a_few_times(monkeypatch):
+    # the retrying is k8s.Api's, until its deadline (10 s here)
     api = FakeCluster()
     api.faults = [500, 503]
-    assert installer(api).run()["changed"] is True
+    assert installer(real_api(api, monkeypatch, timeout=10)).run()["changed"] is True
     api = FakeCluster()
-    api.faults = [500] * olm_operator.READ_ATTEMPTS
+    api.faults = [500] * 100
     with pytest.raises(ApiError):
-        installer(api).run()
+        installer(real_api(api, monkeypatch, timeout=10)).run()
     assert api.writes() == []
 
 

@@ -1,0 +1,286 @@
+# -*- coding: utf-8 -*-
+# Copyright: parodos.orchestrator contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""Installing an operator through OLM, against the API.
+
+``find_package`` is the one lookup of a package in a catalog (preflight uses
+it too); ``Installer`` runs the steps of the olm_operator module. The
+decisions come from module_utils.olm, the namespace from apply.Applier, the
+polling from waiter; k8s.Api retries the requests that fail transiently.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+
+from ansible_collections.parodos.orchestrator.plugins.module_utils import (
+    apply as ap,
+    k8s,
+    olm,
+    waiter,
+)
+
+# Options of olm_operator that must not be empty.
+REQUIRED = ("component", "package", "channel", "source", "source_namespace", "namespace",
+            "subscription_name", "operator_group_name")
+
+
+class Failure(Exception):
+    """The operator cannot be installed; ``debug`` holds the related objects."""
+
+    def __init__(self, message, debug=None):
+        super().__init__(message)
+        self.debug = debug
+
+
+def option_errors(params):
+    """Mistakes in the options of olm_operator that the argument spec cannot catch."""
+    errors = ["%s must not be empty" % key for key in REQUIRED if not params[key]]
+    if params["wait_timeout"] < 0 or params["wait_sleep"] <= 0:
+        errors.append("wait_timeout must be >= 0 and wait_sleep > 0")
+    return errors
+
+
+# ------------------------------------------------------------------ catalog
+
+
+def find_package(api, namespace, package, source):
+    """The PackageManifest of ``package`` as CatalogSource ``namespace/source`` offers it.
+
+    The package server names a PackageManifest after its package alone: when
+    several catalogs offer the package, a GET by name answers with any one of
+    them. When that one is another catalog's, the manifests of the package
+    are listed with the label ``catalog=<source>``.
+
+    Returns the manifest of ``source``; when ``source`` does not offer the
+    package, the manifest the GET answered with (another catalog's, see
+    ``olm.offered_by``); None when no catalog offers it. A failed read raises
+    k8s.ApiError.
+    """
+    manifest = k8s.read(api, olm.package_manifest_path(namespace, package))
+    if manifest is None or olm.offered_by(manifest, source, namespace):
+        return manifest
+    query = {"labelSelector": "catalog=" + source, "fieldSelector": "metadata.name=" + package}
+    listing = k8s.read(api, olm.package_manifest_path(namespace, ""), query) or {}
+    for item in listing.get("items") or []:
+        if (item.get("metadata") or {}).get("name") == package and olm.offered_by(item, source, namespace):
+            return item
+    return manifest
+
+
+# ------------------------------------------------------------------ installing
+
+
+class Installer:
+    """Talks to the cluster; the decisions come from module_utils.olm.
+
+    ``sleep`` and ``clock`` are those of the wait (see waiter.Deadline).
+    """
+
+    def __init__(self, api, params, check_mode, sleep=time.sleep, clock=time.monotonic):
+        self.api = api
+        self.params = params
+        self.check_mode = check_mode
+        self.sleep = sleep
+        self.clock = clock
+        self.labels = olm.ownership_labels(params["labels"])
+        self.result = dict(changed=False, subscription=dict(name=params["subscription_name"],
+                                                            namespace=params["namespace"]),
+                           reused=False, created=[], operator_group="", csv=dict(name="", phase=""),
+                           approved_install_plans=[], ready=False)
+        self.last_csv = None
+
+    def items(self, path):
+        """The items of a list; a missing collection (its API not served) raises."""
+        return (self.api.get(path) or {}).get("items") or []
+
+    # -- writes --------------------------------------------------------------
+    def create(self, collection, body, kind, name, namespace):
+        try:
+            self.api.create(collection, body, dry_run=self.check_mode)
+        except k8s.ApiError as exc:
+            if exc.status == 404 and self.check_mode:
+                pass  # its namespace is only created in check mode's imagination
+            elif exc.status == 409:
+                return  # created meanwhile by someone else
+            else:
+                raise
+        self.result["changed"] = True
+        self.result["created"].append("/".join((kind, namespace, name)))
+
+    # -- steps ---------------------------------------------------------------
+    def run(self):
+        params = self.params
+        subs = self.items(olm.olm_path("subscriptions"))
+        try:
+            action, sub = olm.choose_subscription(subs, params)
+            conflict = None
+        except ValueError as exc:
+            action, sub, conflict = "create", None, exc
+        if conflict is not None or olm.needs_write(action, sub, params):
+            # the catalog is checked before any write, and before a name conflict is reported
+            self.check_package()
+            if conflict is not None:
+                raise Failure("%s: %s" % (params["component"], conflict))
+        if action == "reuse":
+            meta = sub["metadata"]
+            self.result.update(reused=True, subscription=dict(name=meta["name"], namespace=meta["namespace"]))
+        elif olm.needs_write(action, sub, params):
+            self.ensure_namespace()
+            self.ensure_operator_group()
+            self.ensure_subscription(sub)
+            sub = None  # written: read it afresh while waiting
+        if self.check_mode:
+            return self.result
+        if params["wait"]:
+            self.wait(action != "reuse", sub)
+        elif sub is not None and olm.target_csv(sub):
+            # nothing written and OLM has picked a CSV: one look tells whether a later wait is needed
+            self.look(sub)
+        if self.result["ready"]:
+            if not self.result["operator_group"] and action == "manage":
+                self.result["operator_group"] = olm.csv_operator_group(self.last_csv)
+        return self.result
+
+    def check_package(self):
+        params = self.params
+        manifest = find_package(self.api, params["source_namespace"], params["package"], params["source"])
+        problem = olm.package_problem(manifest, params)
+        if problem:
+            raise Failure("%s: %s" % (params["component"], problem))
+
+    def ensure_namespace(self):
+        name = self.params["namespace"]
+        try:
+            action = ap.Applier(self.api, self.check_mode, self.labels).ensure_namespace(name)
+        except k8s.ApiError as exc:
+            if exc.status == 409 and exc.reason == "AlreadyExists":
+                return  # created meanwhile by someone else
+            raise
+        if action == ap.CREATE:
+            self.result["changed"] = True
+            self.result["created"].append("Namespace/" + name)
+
+    def ensure_operator_group(self):
+        ns = self.params["namespace"]
+        groups = self.items(olm.olm_path("operatorgroups", ns))
+        if groups:
+            self.result["operator_group"] = sorted(g["metadata"]["name"] for g in groups)[0]
+            return
+        name = self.params["operator_group_name"]
+        self.create(olm.olm_path("operatorgroups", ns), olm.build_operator_group(self.params, self.labels),
+                    "OperatorGroup", name, ns)
+        self.result["operator_group"] = name
+
+    def ensure_subscription(self, existing):
+        params = self.params
+        ns, name = params["namespace"], params["subscription_name"]
+        if existing is None:
+            self.create(olm.olm_path("subscriptions", ns), olm.build_subscription(params, self.labels),
+                        "Subscription", name, ns)
+            return
+        patch = olm.subscription_patch(existing, params)
+        if patch:
+            self.api.merge_patch(olm.olm_path("subscriptions", ns, name), patch, dry_run=self.check_mode)
+            self.result["changed"] = True
+
+    # -- waiting -------------------------------------------------------------
+    def observe(self, obs, approve, sub=None):
+        """Refresh ``obs`` (in place) from the cluster; approve plans when ``approve``.
+
+        ``sub``: the Subscription as just read, used instead of reading it again.
+        """
+        ns = self.result["subscription"]["namespace"]
+        name = self.result["subscription"]["name"]
+        if sub is None:
+            sub = k8s.read(self.api, olm.olm_path("subscriptions", ns, name))
+        if sub is None:
+            raise Failure("%s: Subscription %s/%s disappeared while waiting" % (self.params["component"], ns, name),
+                          olm.debug(obs))
+        obs["subscription"] = sub
+        obs["plans"] = []
+        if olm.needs_install_plans(sub):
+            self.read_plans(obs)
+        if approve:
+            for plan_name in olm.plans_to_approve(sub, obs["plans"]):
+                self.api.merge_patch(olm.olm_path("installplans", ns, plan_name), {"spec": {"approved": True}})
+                self.result["changed"] = True
+                self.result["approved_install_plans"].append(plan_name)
+                for plan in obs["plans"]:
+                    if plan["metadata"]["name"] == plan_name:
+                        plan.setdefault("spec", {})["approved"] = True
+        obs["csv_name"] = olm.target_csv(sub)
+        obs["csv"] = None
+        obs["deployments"] = {}
+        if obs["csv_name"]:
+            obs["csv"] = k8s.read(self.api, olm.olm_path("clusterserviceversions", ns, obs["csv_name"]))
+            self.last_csv = obs["csv"]
+        names = olm.csv_deployments(obs["csv"])
+        if names:
+            items = (k8s.read(self.api, olm.deployment_path(ns)) or {}).get("items") or []
+            obs["deployments"] = olm.pick_deployments(items, names)
+        obs["error"] = ""
+
+    def read_plans(self, obs):
+        """The Subscription's InstallPlans into ``obs["plans"]``."""
+        ns = self.result["subscription"]["namespace"]
+        items = (k8s.read(self.api, olm.olm_path("installplans", ns)) or {}).get("items") or []
+        obs["plans"] = olm.related_install_plans(items, obs["subscription"])
+
+    def fail(self, message_args, obs):
+        """Failure of the wait; InstallPlans not read while polling are read once for the report."""
+        if not olm.needs_install_plans(obs["subscription"]):
+            try:
+                self.read_plans(obs)
+            except k8s.ApiError:
+                pass  # the report goes without them
+        return Failure(olm.failure_message(*message_args), olm.debug(obs))
+
+    def new_observation(self):
+        return dict(subscription={"metadata": dict(self.result["subscription"])}, plans=[], csv_name="",
+                    csv=None, deployments={}, error="")
+
+    def evaluate(self, obs):
+        """The state of ``obs`` (ready, failed or waiting); records the CSV and readiness in the result."""
+        self.result["csv"] = dict(name=obs["csv_name"],
+                                  phase=((obs["csv"] or {}).get("status") or {}).get("phase", ""))
+        state = olm.evaluate(obs)[0]
+        self.result["ready"] = state == "ready"
+        return state
+
+    def look(self, sub):
+        """One look without waiting or approving; a failure to read leaves ``ready`` false."""
+        obs = self.new_observation()
+        try:
+            self.observe(obs, False, sub)
+        except k8s.ApiError:
+            return
+        self.evaluate(obs)
+
+    def wait(self, approve, sub=None):
+        """Poll until the operator is ready; raises Failure when it failed or the time is up.
+
+        A look whose read failed transiently (k8s.Api gave up retrying it) is
+        noted in the report and the polling goes on.
+        """
+        component = self.params["component"]
+        timeout = self.params["wait_timeout"]
+        deadline = waiter.Deadline(timeout, self.clock, self.sleep)
+        obs = self.new_observation()
+        for _elapsed in waiter.polls(deadline, self.params["wait_sleep"]):
+            try:
+                self.observe(obs, approve, sub)
+            except k8s.ApiError as exc:
+                if not k8s.is_transient(exc.status):
+                    raise Failure("%s: reading the cluster failed: %s" % (component, exc), olm.debug(obs)) from None
+                obs["error"] = "%s (HTTP %s)" % (exc, exc.status)
+            else:
+                state = self.evaluate(obs)
+                if state == "ready":
+                    return
+                if state == "failed":
+                    raise self.fail((component, obs), obs)
+            sub = None  # only the first look uses the Subscription read before
+        raise self.fail((component, obs, timeout), obs)
