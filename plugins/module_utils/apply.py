@@ -22,6 +22,9 @@ from ansible_collections.parodos.orchestrator.plugins.module_utils import readin
 
 CREATE, UPDATE, KEEP, REUSE = "create", "update", "keep", "reuse"
 REDACTED = "<redacted>"
+REDACTED_CHANGED = "<redacted:changed>"
+# The mark every object the collection creates carries (see k8s.is_ours).
+MARK = {k8s.MANAGED_BY: k8s.OWNERSHIP_LABELS[k8s.MANAGED_BY]}
 # Top-level fields that are not part of what is wanted of an object.
 NOT_WANTED = ("apiVersion", "kind", "metadata", "status")
 # Metadata fields the collection sets.
@@ -70,12 +73,14 @@ def comparable(obj):
 def contains(current, wanted):
     """Whether ``current`` holds every field of ``wanted`` with the same value.
 
-    Mappings compare key by key (the server may add keys); lists compare item
-    by item and must have the same length.
+    Mappings compare key by key (the server may add keys); a key wanted as
+    null (removed by the merge patch) must be absent; lists compare item by
+    item and must have the same length.
     """
     if isinstance(wanted, dict):
         return isinstance(current, dict) and all(
-            key in current and contains(current[key], value) for key, value in wanted.items())
+            current.get(key) is None if value is None else key in current and contains(current[key], value)
+            for key, value in wanted.items())
     if isinstance(wanted, list):
         return isinstance(current, list) and len(current) == len(wanted) and all(
             contains(c, w) for c, w in zip(current, wanted))
@@ -111,20 +116,42 @@ def project(current, shape):
 
 
 def redact(obj):
-    """A Secret with every value replaced by a marker that still shows which values changed."""
+    """A copy of a Secret with every value replaced by a marker (the key names stay); other objects as they are."""
     if obj.get("kind") != "Secret":
         return obj
     out = copy.deepcopy(obj)
     for field in ("data", "stringData"):
         if isinstance(out.get(field), dict):
             out[field] = {key: REDACTED for key in out[field]}
+        elif field in out:
+            out[field] = REDACTED
     return out
+
+
+def redacted_definition(definition):
+    """``definition`` as the task result may show it: the values of every Secret in it replaced.
+
+    A string is read as YAML documents; one that is not valid YAML is not shown at all.
+    """
+    if isinstance(definition, str):
+        import yaml
+
+        try:
+            definition = [doc for doc in yaml.safe_load_all(definition) if doc is not None]
+        except yaml.YAMLError:
+            return REDACTED
+    if isinstance(definition, list):
+        return [redacted_definition(item) for item in definition]
+    if isinstance(definition, dict):
+        return redact(definition)
+    return definition
 
 
 def diff(current, wanted):
     """{before, after} of the fields the collection sets, Secret values redacted.
 
-    A changed Secret value shows as "<redacted>" before and "<redacted:changed>" after.
+    A Secret value shows as "<redacted>", one that changes (or is added) as
+    "<redacted:changed>" after; no value, plain or encoded, is in the diff.
     """
     shape = wanted_fields(comparable(wanted))
     before = project(comparable(current), shape) if current is not None else {}
@@ -132,12 +159,17 @@ def diff(current, wanted):
     if wanted.get("kind") == "Secret":
         old, new = before.get("data") or {}, after.get("data") or {}
         before = dict(before, data={key: REDACTED for key in old}) if "data" in before else before
-        after = dict(after, data={key: REDACTED if old.get(key) == value and key in old else REDACTED + ":changed"
+        after = dict(after, data={key: REDACTED if key in old and old[key] == value else REDACTED_CHANGED
                                   for key, value in new.items()})
-    header = {"apiVersion": wanted.get("apiVersion"), "kind": wanted.get("kind"),
-              "metadata": {key: value for key, value in (wanted.get("metadata") or {}).items()
-                           if key in ("name", "namespace")}}
-    return {"before": dict(header, **before) if current is not None else {}, "after": dict(header, **after)}
+    identity = {key: value for key, value in (wanted.get("metadata") or {}).items() if key in ("name", "namespace")}
+
+    def named(view):
+        out = {"apiVersion": wanted.get("apiVersion"), "kind": wanted.get("kind")}
+        out.update(view)
+        out["metadata"] = dict(identity, **(view.get("metadata") or {}))
+        return out
+
+    return {"before": named(before) if current is not None else {}, "after": named(after)}
 
 
 def patch_of(wanted):
@@ -151,10 +183,11 @@ class Applier:
     def __init__(self, api, check_mode=False, labels=None, create_namespaces=True):
         self.api = api
         self.check_mode = check_mode
-        self.labels = labels or {}
+        self.labels = dict(labels or {}, **MARK)
         self.create_namespaces = create_namespaces
         self.discovery = k8s.Discovery(api)
         self.namespaces = {}  # name -> exists (True/False) as found or made
+        self.dry_run_namespaces = set()  # created by a dry run: reported once, still missing
         self.results = []
         self.applied = []  # (wanted object, its record)
         self.diffs = []
@@ -162,13 +195,18 @@ class Applier:
     # -------------------------------------------------------------- lookups
 
     def path(self, obj, with_name=True):
-        """The API path of an object (or of its collection); raises ApiError when the kind is not served."""
+        """The API path of an object (or of its collection).
+
+        Raises ApiError when the kind is not served, ValueError when a namespaced object has no namespace.
+        """
         meta = obj.get("metadata") or {}
         resource, why = self.discovery.resource(obj["apiVersion"], obj["kind"])
         if resource is None:
             raise k8s.ApiError("%s: %s" % (ref(obj), why), 404)
         plural, namespaced = resource
         namespace = meta.get("namespace", "") if namespaced else ""
+        if namespaced and not namespace:
+            raise ValueError("%s: metadata.namespace must be set for a namespaced kind" % ref(obj))
         return k8s.api_path(obj["apiVersion"], plural, namespace, meta["name"] if with_name else "")
 
     def read(self, obj):
@@ -194,11 +232,24 @@ class Applier:
         """
         if self.namespace_exists(name):
             return KEEP
+        if name in self.dry_run_namespaces:
+            return CREATE
         body = {"apiVersion": "v1", "kind": "Namespace",
                 "metadata": {"name": name, "labels": dict(self.labels, **(labels or {}))}}
-        self._create(k8s.api_path("v1", "namespaces"), body, ref(body))
-        # after a dry run the namespace still does not exist: nothing can be sent into it
-        self.namespaces[name] = not self.check_mode
+        try:
+            self._create(k8s.api_path("v1", "namespaces"), body, ref(body))
+        except k8s.ApiError as exc:
+            if not (exc.status == 409 and exc.reason == "AlreadyExists"):
+                raise
+            # made meanwhile: by the lost answer of our own request when it carries our mark
+            self.namespaces[name] = True
+            if self.check_mode or not k8s.is_ours(k8s.read(self.api, k8s.api_path("v1", "namespaces", name=name))):
+                return KEEP
+        else:
+            # after a dry run the namespace still does not exist: nothing can be sent into it
+            self.namespaces[name] = not self.check_mode
+            if self.check_mode:
+                self.dry_run_namespaces.add(name)
         self.results.append({"ref": ref(body), "api_version": "v1", "kind": "Namespace", "name": name, "namespace": "",
                              "action": CREATE, "ready": None, "sent": True})
         self.diffs.append(diff(None, body))
@@ -218,7 +269,7 @@ class Applier:
     def api_dry_run_possible(self, body):
         """In check mode, a dry run needs the namespace (and the API) to exist already."""
         namespace = (body.get("metadata") or {}).get("namespace")
-        return not namespace or self.namespaces.get(namespace, True)
+        return not namespace or self.namespace_exists(namespace)
 
     def apply(self, wanted):
         """Apply one object; returns its result record.
@@ -227,6 +278,9 @@ class Applier:
         """
         if wanted.get("kind") == "Namespace" and wanted.get("apiVersion") == "v1":
             name = (wanted.get("metadata") or {}).get("name")
+            for record in self.results:
+                if record["kind"] == "Namespace" and record["name"] == name:
+                    return record  # made earlier in this run, for an object in it
             created = self.ensure_namespace(name, (wanted.get("metadata") or {}).get("labels")) == CREATE
             if created:
                 return self.results[-1]
@@ -263,10 +317,7 @@ class Applier:
                         raise
                     return self.apply_again(wanted, record)
         elif action == UPDATE:
-            try:
-                current = self.api.merge_patch(self.path(wanted), patch_of(wanted), dry_run=self.check_mode)
-            except k8s.ApiError as exc:
-                raise k8s.ApiError("%s: update failed: %s" % (what, exc), exc.status, exc.reason) from exc
+            current = self._update(wanted, what)
         if rd.rule_of(wanted["apiVersion"], wanted["kind"]) is not None and not self.check_mode:
             # What a write answers is the object before any controller saw the change: not ready yet.
             written = action in (CREATE, UPDATE)
@@ -274,15 +325,31 @@ class Applier:
         self.results.append(record)
         return record
 
+    def _update(self, wanted, what):
+        try:
+            return self.api.merge_patch(self.path(wanted), patch_of(wanted), dry_run=self.check_mode)
+        except k8s.ApiError as exc:
+            raise k8s.ApiError("%s: update failed: %s" % (what, exc), exc.status, exc.reason) from exc
+
     def apply_again(self, wanted, record):
-        """Decide again after a create found the object there (a lost answer to an earlier attempt)."""
+        """Decide again after a create found the object there.
+
+        Equal to what is wanted: the lost answer of an earlier attempt, so created. Ours but different
+        (another run): updated. Without our mark (someone else): reused.
+        """
+        what = record["ref"]
         current, _served = self.read(wanted)
+        if current is None:  # deleted again meanwhile
+            raise k8s.ApiError("%s: create failed: it existed, then did not" % what, 409, "AlreadyExists")
         action = decide(current, wanted)
         if action == UPDATE:
-            self.api.merge_patch(self.path(wanted), patch_of(wanted), dry_run=self.check_mode)
-        record["action"] = CREATE if action in (KEEP, UPDATE) else action
+            self.diffs[-1] = diff(current, wanted)
+            current = self._update(wanted, what)
+        elif action == REUSE:
+            self.diffs.pop()
+        record["action"] = CREATE if action == KEEP else action
         if rd.rule_of(wanted["apiVersion"], wanted["kind"]) is not None and not self.check_mode:
-            record["ready"] = False
+            record["ready"] = action == REUSE and rd.evaluate(self.wait_item(wanted), current)[0] == rd.READY
         self.results.append(record)
         return record
 
@@ -334,8 +401,12 @@ class Applier:
 # ------------------------------------------------------------------ input and output
 
 
-def objects_of(definition):
-    """(objects, errors) of a definition: a list, a mapping or a string of YAML documents."""
+def objects_of(definition, where="definition"):
+    """(objects, errors) of a definition: a list, a mapping or a string of YAML documents.
+
+    An error names the index (``definition[2]``, ``definition[2][0]`` in a nested list), the kind and
+    name when known, and the field.
+    """
     if isinstance(definition, str):
         import yaml
 
@@ -349,19 +420,26 @@ def objects_of(definition):
         return [], ["definition must be a list of objects, an object or YAML documents"]
     objects, errors = [], []
     for index, obj in enumerate(definition):
+        at = "%s[%d]" % (where, index)
         if isinstance(obj, list):  # a template may render a list per document
-            sub, sub_errors = objects_of(obj)
+            sub, sub_errors = objects_of(obj, at)
             objects += sub
             errors += sub_errors
             continue
         if not isinstance(obj, dict):
-            errors.append("definition[%d] must be a mapping" % index)
+            errors.append("%s must be a mapping" % at)
             continue
+        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        what = " ".join(str(part) for part in (obj.get("kind") or "?", meta.get("name")) if part)
         missing = [key for key in ("apiVersion", "kind") if not obj.get(key)]
-        if not (obj.get("metadata") or {}).get("name"):
+        if not meta.get("name"):
             missing.append("metadata.name")
         if missing:
-            errors.append("definition[%d] (%s): %s must be set" % (index, obj.get("kind") or "?", ", ".join(missing)))
+            errors.append("%s (%s): %s must be set" % (at, what, ", ".join(missing)))
+            continue
+        known = k8s.KNOWN_RESOURCES.get((obj["apiVersion"], obj["kind"]))
+        if known is not None and known[1] and not meta.get("namespace"):
+            errors.append("%s (%s): metadata.namespace must be set for a namespaced kind" % (at, what))
             continue
         objects.append(obj)
     return objects, errors

@@ -22,7 +22,10 @@ description:
     C(app.kubernetes.io/managed-by=parodos.orchestrator), and differs from what is wanted;
   - keeps it when it already holds every field wanted;
   - reuses it, never changing it, when it exists without that mark; the task warns about it.
-  - A namespace that exists is never changed by the namespace creation.
+  - What the module creates or updates carries the collection's mark, added to O(labels) when they lack it.
+  - A namespace that exists is never changed, not even when O(definition) lists it.
+  - A create answered C(409 AlreadyExists) (the lost answer of an earlier attempt, or another writer) is decided
+    again against what is there.
   - With O(wait), waits until every object with a known readiness rule is ready (Deployment, StatefulSet, Job,
     KnativeServing, KnativeEventing, SonataFlowPlatform, SonataFlowClusterPlatform, Backstage); objects found
     ready are not waited for. A condition that says an object failed for good fails the task at once.
@@ -43,7 +46,8 @@ attributes:
     support: full
     details:
       - Shows, per object created or updated, the fields the collection sets (labels, annotations, spec, data,
-        ...), nothing the server added. Secret values are replaced by C(<redacted>).
+        ...), nothing the server added. Secret values are replaced by C(<redacted>), values that change or are
+        added by C(<redacted:changed>).
 options:
   definition:
     description:
@@ -52,7 +56,9 @@ options:
     type: raw
     required: true
   labels:
-    description: Labels put on every object (and namespace) created or updated, besides its own.
+    description:
+      - Labels put on every object (and namespace) created or updated, besides its own (its own win).
+      - The label C(app.kubernetes.io/managed-by) is always C(parodos.orchestrator); another value fails the task.
     type: dict
     default: {}
   component:
@@ -167,23 +173,35 @@ def argument_spec():
 def main():
     module = k8s.new_module(argument_spec())
     params = module.params
+    # the result shows the options as given, but no value of a Secret
+    invocation = {"module_args": dict(params, definition=ap.redacted_definition(params["definition"]))}
     objects, errors = ap.objects_of(params["definition"])
     errors += k8s.timing_errors(params["wait_timeout"], params["wait_sleep"])
+    mark = (params["labels"] or {}).get(k8s.MANAGED_BY, ap.MARK[k8s.MANAGED_BY])
+    if mark != ap.MARK[k8s.MANAGED_BY]:
+        errors.append("labels: %s must be %s (the collection's mark), got %r" % (k8s.MANAGED_BY, ap.MARK[k8s.MANAGED_BY],
+                                                                               mark))
     prefix = params["component"] + ": " if params["component"] else ""
     if errors:
-        module.fail_json(msg=prefix + "Invalid options: " + "; ".join(errors), changed=False)
-    api = k8s.connect_or_fail(module, changed=False)
+        module.fail_json(msg=prefix + "Invalid options: " + "; ".join(errors), changed=False, invocation=invocation)
+    api = k8s.connect_or_fail(module, changed=False, invocation=invocation)
     deadline = api.deadline
     applier = ap.Applier(api, module.check_mode, params["labels"], params["create_namespaces"])
     message = None
     try:
         applier.apply_all(objects)
         if params["wait"] and not module.check_mode:
-            message = applier.wait_for(waiter.Deadline(params["wait_timeout"], deadline.clock, deadline.pause),
-                                       params["wait_sleep"], params["component"])
+            wait_deadline = waiter.Deadline(params["wait_timeout"], deadline.clock, deadline.pause)
+            # the reads of the wait are retried as long as the wait lasts
+            if wait_deadline.at > deadline.at:
+                api.deadline = wait_deadline
+            message = applier.wait_for(wait_deadline, params["wait_sleep"], params["component"])
     except k8s.ApiError as exc:
         message = "%s%s (HTTP %s)" % (prefix, exc, exc.status)
+    except ValueError as exc:
+        message = prefix + str(exc)
     result = ap.summary(applier.results)
+    result["invocation"] = invocation
     if module._diff:
         result["diff"] = applier.diffs
     for record in applier.results:
