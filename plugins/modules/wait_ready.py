@@ -15,21 +15,31 @@ author:
   - Parodos Orchestrator maintainers (@parodos-dev)
 description:
   - Polls every resource in O(resources) that is not ready yet, once per
-    cycle, until all of them are ready or O(timeout) seconds have passed. The
-    resources are waited for together, so the total time is about the time of
-    the slowest one, not the sum.
-  - Without O(resources[].condition), C(Deployment), C(StatefulSet) and C(Job)
-    have built-in checks. A Deployment is ready when its status is for its
-    current generation, its C(Available) condition is C(True), and its
-    available replicas equal its replicas with none unavailable. A StatefulSet
-    is ready when its ready replicas equal its replicas and the desired
-    replicas, and its current revision is the update revision. A Job is ready
-    when its C(Complete) condition is C(True); C(Failed=True) fails at once.
-  - Any other kind needs O(resources[].condition). A condition whose status
-    or C(observedGeneration) describes an older generation of the object does
-    not count yet.
-  - Transient API errors (no answer, HTTP 429 and 5xx) are retried until the
-    timeout.
+    cycle, until all of them are ready or O(wait_timeout) seconds have passed.
+    The resources are waited for together, so the total time is about the
+    time of the slowest one, not the sum.
+  - Without O(resources[].wait_condition), C(Deployment), C(StatefulSet) and
+    C(Job) have built-in checks. A Deployment is ready when its status is for
+    its current generation, its C(Available) condition is C(True), and its
+    available replicas equal its replicas with none unavailable;
+    C(Progressing=False) with reason C(ProgressDeadlineExceeded) fails at once.
+    A StatefulSet is ready when its ready replicas equal its replicas and the
+    desired replicas, and its current revision is the update revision. A Job
+    is ready when its C(Complete) condition is C(True); C(Failed=True) fails at
+    once.
+  - The custom resources the collection installs need no condition either -
+    C(KnativeServing) and C(KnativeEventing) (operator.knative.dev) are ready
+    with C(Ready=True); C(SonataFlowPlatform) and C(SonataFlowClusterPlatform)
+    (sonataflow.org) with C(Succeed=True), and C(Succeed=False) with reason
+    C(Failure) or C(Duplicated) fails at once; C(Backstage) (rhdh.redhat.com)
+    with C(Deployed=True), and C(Deployed=False) with reason C(DeployFailed)
+    fails at once.
+  - Any other kind needs O(resources[].wait_condition). A condition whose
+    status or C(observedGeneration) describes an older generation of the
+    object does not count yet.
+  - Each request is retried while the API server answers with a transient
+    failure (no answer, 408, 429 with its C(Retry-After), 500, 502, 503,
+    504), up to O(wait_timeout); any other failure fails the task at once.
   - On timeout the task fails with one line per resource that is not ready
     naming its component, kind, namespace and name, what was waited for, and
     the last status seen.
@@ -74,11 +84,14 @@ options:
           - Human name used in messages, for example C(Knative Serving).
           - Defaults to the kind and name.
         type: str
-      condition:
+      wait_condition:
         description:
           - Condition in C(status.conditions) that means ready. Required for
             kinds without a built-in check.
+          - For a kind with a built-in condition, another condition type
+            replaces it (and its conditions that fail at once).
         type: dict
+        aliases: [condition]
         suboptions:
           type:
             description: Condition type, for example C(Ready).
@@ -89,37 +102,49 @@ options:
             type: str
             default: "True"
             choices: ["True", "False", "Unknown"]
-  timeout:
-    description: Seconds to wait for all resources together.
+  wait_timeout:
+    description:
+      - Seconds to wait for all resources together.
+      - Also how long a request is retried while the API server answers with a
+        transient failure.
     type: int
     default: 600
-  sleep:
+    aliases: [timeout]
+  wait_sleep:
     description: Seconds between two polling cycles.
     type: float
     default: 2
+    aliases: [sleep]
 seealso:
   - module: kubernetes.core.k8s_info
 """
 
 EXAMPLES = r"""
-- name: Wait for Knative Serving and Eventing together
+- name: Wait for Knative Serving and Eventing together (their condition is built in)
   parodos.orchestrator.wait_ready:
-    timeout: 600
+    wait_timeout: 600
     resources:
       - api_version: operator.knative.dev/v1beta1
         kind: KnativeServing
         name: knative-serving
         namespace: knative-serving
         component: Knative Serving
-        condition:
-          type: Ready
       - api_version: operator.knative.dev/v1beta1
         kind: KnativeEventing
         name: knative-eventing
         namespace: knative-eventing
         component: Knative Eventing
-        condition:
-          type: Ready
+
+- name: Wait for a custom resource by its condition
+  parodos.orchestrator.wait_ready:
+    wait_sleep: 5
+    resources:
+      - api_version: example.com/v1
+        kind: Widget
+        name: widget
+        namespace: demo
+        wait_condition:
+          type: Available
 
 - name: Wait for the Data Index Deployment
   parodos.orchestrator.wait_ready:
@@ -194,11 +219,11 @@ resources:
       sample: 3
 """
 
-import time
-
-from ansible_collections.parodos.orchestrator.plugins.module_utils import (
-    k8s,
-    readiness as rd,
+from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
+from ansible_collections.parodos.orchestrator.plugins.module_utils.waiting import (
+    record,
+    resources_of,
+    wait_all,
 )
 
 
@@ -213,123 +238,22 @@ def argument_spec():
                 name=dict(type="str", required=True),
                 namespace=dict(type="str", default=""),
                 component=dict(type="str"),
-                condition=dict(type="dict", options=dict(
+                wait_condition=dict(type="dict", aliases=["condition"], options=dict(
                     type=dict(type="str", required=True),
                     status=dict(type="str", default="True", choices=["True", "False", "Unknown"]),
                 )),
             ),
         ),
-        timeout=dict(type="int", default=600),
-        sleep=dict(type="float", default=2),
+        wait_timeout=dict(type="int", default=600, aliases=["timeout"]),
+        wait_sleep=dict(type="float", default=2, aliases=["sleep"]),
     )
-
-
-class Fatal(Exception):
-    """Waiting cannot succeed: stop at once."""
-
-
-def record(item):
-    """The result entry of one item, before any check."""
-    out = {key: item[key] for key in ("component", "api_version", "kind", "name", "namespace")}
-    out.update(waited_for=rd.waited_for(item), ready=False, status="not checked", conditions=[],
-               ready_after=None, checks=0)
-    return out
-
-
-class Resolver:
-    """Object paths of the items, through the shared API discovery."""
-
-    def __init__(self, api):
-        self.discovery = k8s.Discovery(api)
-
-    def path(self, item):
-        """The object path, or (None, why) while the kind is not served."""
-        resource, why = self.discovery.resource(item["api_version"], item["kind"])
-        if resource is None:
-            return None, why
-        plural, namespaced = resource
-        if namespaced and not item["namespace"]:
-            raise Fatal("%s: %s %s is namespaced: set its namespace"
-                        % (item["component"], item["kind"], item["name"]))
-        if not namespaced:
-            item["namespace"] = ""
-        return k8s.api_path(item["api_version"], plural, item["namespace"], item["name"]), ""
-
-
-def check(api, resolver, item, rec):
-    """Read one item once and update its record; returns its state."""
-    rec["checks"] += 1
-    try:
-        path, why = resolver.path(item)
-        obj = k8s.read(api, path) if path else None
-    except k8s.ApiError as exc:
-        if k8s.is_transient(exc.status):
-            if rec["status"] == "not checked":
-                rec["status"] = "no answer yet"
-            rec["last_error"] = str(exc)
-            return rd.WAITING
-        else:
-            raise Fatal("%s: reading %s failed: %s" % (item["component"], rd.describe(item), exc))
-    rec["namespace"] = item["namespace"]
-    if obj is None and why:
-        state, text = rd.WAITING, why
-    else:
-        state, text = rd.evaluate(item, obj)
-    rec["status"] = text
-    rec["conditions"] = rd.conditions_summary(obj)
-    rec.pop("last_error", None)
-    return state
-
-
-def wait_all(api, items, timeout, sleep, start=None, clock=time.monotonic, pause=time.sleep):
-    """Poll the items together from ``start``; return (message or None, records, elapsed)."""
-    start = clock() if start is None else start
-    deadline = start + timeout
-    records = [record(item) for item in items]
-    resolver = Resolver(api)
-    pending = list(range(len(items)))
-    while True:
-        for index in list(pending):
-            item, rec = items[index], records[index]
-            try:
-                state = check(api, resolver, item, rec)
-            except Fatal as exc:
-                return str(exc), records, round(clock() - start, 1)
-            if state == rd.READY:
-                rec["ready"] = True
-                rec["ready_after"] = round(clock() - start, 1)
-                pending.remove(index)
-            elif state == rd.FAILED:
-                return rd.failure_message(item, rec["status"]), records, round(clock() - start, 1)
-        now = clock()
-        if not pending:
-            return None, records, round(now - start, 1)
-        if now >= deadline:
-            lines = []
-            for index in pending:
-                text = records[index]["status"]
-                if records[index].get("last_error"):
-                    text = "%s (last request failed: %s)" % (text, records[index]["last_error"])
-                lines.append((items[index], text))
-            return rd.timeout_message(timeout, lines, len(items)), records, round(now - start, 1)
-        pause(max(0.0, min(sleep, deadline - now)))
-
-
-def connect_with_retries(module, timeout, sleep, clock=time.monotonic, pause=time.sleep):
-    """connect(), retrying transient failures until the timeout."""
-    deadline = clock() + timeout
-    while True:
-        api, failure = k8s.connect(module)
-        if api is not None or not k8s.is_transient(failure[1]) or clock() >= deadline:
-            return api, failure
-        pause(max(0.0, min(sleep, deadline - clock())))
 
 
 def main():
     module = k8s.new_module(argument_spec())
     params = module.params
-    items, errors = rd.normalize(params["resources"])
-    errors += k8s.timing_errors(params["timeout"], params["sleep"])
+    items, errors = resources_of(params["resources"])
+    errors += k8s.timing_errors(params["wait_timeout"], params["wait_sleep"])
     if errors:
         module.fail_json(msg="Invalid options: " + "; ".join(errors), changed=False)
     records = [record(item) for item in items]
@@ -338,13 +262,11 @@ def main():
             rec["status"] = "not checked in check mode"
         module.exit_json(changed=False, ready=False, elapsed=0.0, resources=records)
 
-    start = time.monotonic()
-    api, failure = connect_with_retries(module, params["timeout"], params["sleep"])
+    api, failure = k8s.connect(module)
     if api is None:
         module.fail_json(msg=k8s.unreachable(failure[2], failure[0]),
-                         changed=False, ready=False, elapsed=round(time.monotonic() - start, 1),
-                         resources=records)
-    message, records, elapsed = wait_all(api, items, params["timeout"], params["sleep"], start=start)
+                         changed=False, ready=False, elapsed=0.0, resources=records)
+    message, records, elapsed = wait_all(api, items, params["wait_timeout"], params["wait_sleep"])
     result = dict(changed=False, ready=message is None, elapsed=elapsed, resources=records)
     if message:
         module.fail_json(msg=message, **result)

@@ -1,6 +1,6 @@
 """The wait_ready polling loop with a fake API and a fake clock, and main() as Ansible runs it."""
 
-from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s, readiness as rd
+from ansible_collections.parodos.orchestrator.plugins.module_utils import readiness as rd
 from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import ApiError
 from ansible_collections.parodos.orchestrator.plugins.modules import wait_ready
 from tests.unit.fakes import Clock, FakeApi
@@ -204,18 +204,3 @@ def test_main_fails_on_timeout(run_module):
     assert code == 1 and result["ready"] is False and result["changed"] is False
     assert result["msg"].startswith("Timed out after 0s: 1 of 1 resource(s) not ready:\n- App: Deployment ns/app")
     assert result["resources"][0]["status"] == "not found"
-
-
-def test_connect_retries_transient_failures(monkeypatch):
-    clock = Clock()
-    answers = iter([(None, ("boom", 503, "h")), (None, ("reset", 0, "h")), ("api", None)])
-    monkeypatch.setattr(k8s, "connect", lambda module: next(answers))
-    api, failure = wait_ready.connect_with_retries(None, 60, 2, clock=clock, pause=clock.sleep)
-    assert api == "api" and clock.slept == [2, 2]
-
-
-def test_connect_gives_up_on_other_failures(monkeypatch):
-    clock = Clock()
-    monkeypatch.setattr(k8s, "connect", lambda module: (None, ("Unauthorized", 401, "h")))
-    api, failure = wait_ready.connect_with_retries(None, 60, 2, clock=clock, pause=clock.sleep)
-    assert api is None and failure[1] == 401 and clock.slept == []
