@@ -394,7 +394,7 @@ class Applier:
                     return rd.failure_message(item, text)
             if not pending:
                 return None
-        return rd.timeout_message(deadline.timeout, [(item, last.get(id(item), "not read")) for item, _ in pending],
+        return rd.timeout_message(deadline.timeout, [(item, last.get(id(item), "not read")) for item, _record in pending],
                                   total)
 
 

@@ -179,8 +179,8 @@ def main():
     errors += k8s.timing_errors(params["wait_timeout"], params["wait_sleep"])
     mark = (params["labels"] or {}).get(k8s.MANAGED_BY, ap.MARK[k8s.MANAGED_BY])
     if mark != ap.MARK[k8s.MANAGED_BY]:
-        errors.append("labels: %s must be %s (the collection's mark), got %r" % (k8s.MANAGED_BY, ap.MARK[k8s.MANAGED_BY],
-                                                                               mark))
+        errors.append("labels: %s must be %s (the collection's mark), got %r"
+                      % (k8s.MANAGED_BY, ap.MARK[k8s.MANAGED_BY], mark))
     prefix = params["component"] + ": " if params["component"] else ""
     if errors:
         module.fail_json(msg=prefix + "Invalid options: " + "; ".join(errors), changed=False, invocation=invocation)

@@ -75,9 +75,9 @@ def test_decide(current, wanted, action):
     assert ap.decide(current, wanted) == action
 
 
-def deployment(containers, labels=OURS):
+def deployment(containers):
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "demo",
-                                                                        "labels": dict(labels)},
+                                                                        "labels": dict(OURS)},
             "spec": {"replicas": 1, "template": {"spec": {"containers": containers}}}}
 
 
