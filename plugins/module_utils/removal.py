@@ -1,13 +1,19 @@
 # -*- coding: utf-8 -*-
 # Copyright: parodos.orchestrator contributors
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""Pure decisions of remove_objects: what to select, what to delete, how to report what is stuck."""
+"""remove_objects: what to select, what to delete, how to report what is stuck (pure decisions),
+and ``remove``, which deletes and waits until the objects are gone.
+
+The polling is waiter's; every request is retried by k8s.Api while it fails transiently.
+"""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
+import time
+
+from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s, waiter
 
 OWNED_SELECTOR = "%s=%s" % (k8s.MANAGED_BY, k8s.OWNERSHIP_LABELS[k8s.MANAGED_BY])
 
@@ -91,3 +97,94 @@ def timeout_message(timeout, stuck, total):
     head = "Timed out after %ss: %d of %d object(s) not removed:" % (timeout, len(stuck), total)
     return "\n".join([head] + ["- %s: %s is still there (%s)" % (component, ref(kind, obj), stuck_text(obj))
                                for component, kind, obj in stuck])
+
+
+# ------------------------------------------------------------------ against the API
+
+
+def matches(obj, selector):
+    """Equality-based selector check for an object read by name."""
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    for part in selector.split(","):
+        key, _sep, value = part.partition("=")
+        if labels.get(key.strip()) != value.strip():
+            return False
+    return True
+
+
+def find(api, discovery, item):
+    """(plural, objects) of one item; ("", []) when its kind is not served."""
+    resource, _why = discovery.resource(item["api_version"], item["kind"])
+    if resource is None:
+        return "", []
+    plural, namespaced = resource
+    namespace = item["namespace"] if namespaced else ""
+    if item["name"]:
+        obj = k8s.read(api, k8s.api_path(item["api_version"], plural, namespace, item["name"]))
+        if obj is not None and item["label_selector"] and not matches(obj, item["label_selector"]):
+            obj = None
+        return plural, [obj]
+    query = {"labelSelector": selector(item)} if selector(item) else None
+    listing = k8s.read(api, k8s.api_path(item["api_version"], plural, namespace), query) or {}
+    return plural, listing.get("items") or []
+
+
+def object_path(item, plural, obj):
+    meta = obj["metadata"]
+    return k8s.api_path(item["api_version"], plural, meta.get("namespace") or "", meta["name"])
+
+
+def still_there(api, pending):
+    """The (item, plural, object) of ``pending`` still present, as read now (the same uid).
+
+    A read that failed transiently (k8s.Api gave up retrying it) counts as
+    still there; any other failure raises.
+    """
+    still = []
+    for item, plural, obj in pending:
+        try:
+            current = k8s.read(api, object_path(item, plural, obj))
+        except k8s.ApiError as exc:
+            if not k8s.is_transient(exc.status):
+                raise
+            current = obj  # no answer this time: look again
+        if current is not None and current["metadata"].get("uid") == obj["metadata"].get("uid"):
+            still.append((item, plural, current))
+    return still
+
+
+def remove(api, items, check_mode, timeout, sleep, clock=time.monotonic, pause=time.sleep, list_only=False):
+    """Delete and wait (or only find, with ``list_only``); returns the result, with ``msg`` set on failure."""
+    discovery = k8s.Discovery(api)
+    targets, kept = [], []
+    for item in items:
+        plural, objects = find(api, discovery, item)
+        chosen, foreign = pick(item, objects)
+        kept.extend(ref(item["kind"], obj) for obj in foreign)
+        targets.extend((item, plural, obj) for obj in chosen)
+    found = [dict(kind=item["kind"], namespace=obj["metadata"].get("namespace") or "", name=obj["metadata"]["name"])
+             for item, _p, obj in targets]
+    result = dict(changed=False, removed=[], found=found, kept=kept)
+    if list_only:
+        return result
+    result["removed"] = [ref(item["kind"], obj) for item, _p, obj in targets]
+    for item, plural, obj in targets:
+        if is_deleting(obj):
+            continue
+        try:
+            api.delete(object_path(item, plural, obj), dry_run=check_mode)
+        except k8s.ApiError as exc:
+            if exc.status != 404:
+                raise
+        result["changed"] = True
+    if check_mode:
+        return result
+    pending = list(targets)
+    for _elapsed in waiter.polls(waiter.Deadline(timeout, clock, pause), sleep):
+        pending = still_there(api, pending)
+        if not pending:
+            return result
+    stuck = [(item["component"], item["kind"], obj) for item, _p, obj in pending]
+    result["stuck"] = ["%s (%s)" % (ref(kind, obj), stuck_text(obj)) for _c, kind, obj in stuck]
+    result["msg"] = timeout_message(timeout, stuck, len(targets))
+    return result

@@ -24,10 +24,14 @@ description:
     ClusterServiceVersion that OLM installed for our Subscription).
   - A kind that the cluster does not serve means there is nothing of it to
     remove.
-  - An object still present after O(timeout) fails the task, with one line per
-    object naming its component, kind, namespace and name, when it was marked
-    for deletion, its finalizers and its conditions, instead of waiting forever.
+  - An object still present after O(wait_timeout) fails the task, with one line
+    per object naming its component, kind, namespace and name, when it was
+    marked for deletion, its finalizers and its conditions, instead of waiting
+    forever.
   - Dependents are removed in the background (C(propagationPolicy=Background)).
+  - Each request is retried while the API server answers with a transient
+    failure (no answer, 408, 429 with its C(Retry-After), 500, 502, 503, 504),
+    up to O(wait_timeout); any other failure fails the task at once.
 extends_documentation_fragment:
   - parodos.orchestrator.cluster
   - parodos.orchestrator.cluster.WRITES
@@ -85,14 +89,19 @@ options:
       - Only read and return in RV(found) what matches; nothing is deleted or waited for.
     type: bool
     default: false
-  timeout:
-    description: Seconds to wait until every object is gone.
+  wait_timeout:
+    description:
+      - Seconds to wait until every object is gone.
+      - Also how long a request is retried while the API server answers with a
+        transient failure.
     type: int
     default: 300
-  sleep:
+    aliases: [timeout]
+  wait_sleep:
     description: Seconds between two looks at the cluster while waiting.
     type: float
     default: 2
+    aliases: [sleep]
 seealso:
   - module: kubernetes.core.k8s
 """
@@ -100,7 +109,7 @@ seealso:
 EXAMPLES = r"""
 - name: Remove Developer Hub's Backstage before its operator
   parodos.orchestrator.remove_objects:
-    timeout: 300
+    wait_timeout: 300
     resources:
       - api_version: rhdh.redhat.com/v1alpha1
         kind: Backstage
@@ -150,12 +159,8 @@ stuck:
   elements: str
 """
 
-import time
-
-from ansible_collections.parodos.orchestrator.plugins.module_utils import (
-    k8s,
-    removal,
-)
+from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s, removal
+from ansible_collections.parodos.orchestrator.plugins.module_utils.removal import remove
 
 
 def argument_spec():
@@ -171,105 +176,21 @@ def argument_spec():
             component=dict(type="str"),
         )),
         list_only=dict(type="bool", default=False),
-        timeout=dict(type="int", default=300),
-        sleep=dict(type="float", default=2),
+        wait_timeout=dict(type="int", default=300, aliases=["timeout"]),
+        wait_sleep=dict(type="float", default=2, aliases=["sleep"]),
     )
-
-
-def find(api, discovery, item):
-    """(collection path, objects) of one item; ("", []) when its kind is not served."""
-    resource, _why = discovery.resource(item["api_version"], item["kind"])
-    if resource is None:
-        return "", []
-    plural, namespaced = resource
-    namespace = item["namespace"] if namespaced else ""
-    if item["name"]:
-        obj = k8s.read(api, k8s.api_path(item["api_version"], plural, namespace, item["name"]))
-        if obj is not None and item["label_selector"] and not matches(obj, item["label_selector"]):
-            obj = None
-        return plural, [obj]
-    query = {"labelSelector": removal.selector(item)} if removal.selector(item) else None
-    listing = k8s.read(api, k8s.api_path(item["api_version"], plural, namespace), query) or {}
-    return plural, listing.get("items") or []
-
-
-def matches(obj, selector):
-    """Equality-based selector check for an object read by name."""
-    labels = (obj.get("metadata") or {}).get("labels") or {}
-    for part in selector.split(","):
-        key, _sep, value = part.partition("=")
-        if labels.get(key.strip()) != value.strip():
-            return False
-    return True
-
-
-def object_path(item, plural, obj):
-    meta = obj["metadata"]
-    return k8s.api_path(item["api_version"], plural, meta.get("namespace") or "", meta["name"])
-
-
-def remove(api, items, check_mode, timeout, sleep, clock=time.monotonic, pause=time.sleep, list_only=False):
-    """Delete and wait (or only find, with ``list_only``); returns the result, with ``msg`` set on failure."""
-    discovery = k8s.Discovery(api)
-    targets, kept = [], []
-    for item in items:
-        plural, objects = find(api, discovery, item)
-        chosen, foreign = removal.pick(item, objects)
-        kept.extend(removal.ref(item["kind"], obj) for obj in foreign)
-        targets.extend((item, plural, obj) for obj in chosen)
-    found = [dict(kind=item["kind"], namespace=obj["metadata"].get("namespace") or "", name=obj["metadata"]["name"])
-             for item, _p, obj in targets]
-    result = dict(changed=False, removed=[], found=found, kept=kept)
-    if list_only:
-        return result
-    result["removed"] = [removal.ref(item["kind"], obj) for item, _p, obj in targets]
-    for item, plural, obj in targets:
-        if removal.is_deleting(obj):
-            continue
-        try:
-            api.delete(object_path(item, plural, obj), dry_run=check_mode)
-        except k8s.ApiError as exc:
-            if exc.status != 404:
-                raise
-        result["changed"] = True
-    if check_mode:
-        return result
-    deadline = clock() + timeout
-    pending = list(targets)
-    while pending:
-        still = []
-        for item, plural, obj in pending:
-            try:
-                current = k8s.read(api, object_path(item, plural, obj))
-            except k8s.ApiError as exc:
-                if not k8s.is_transient(exc.status):
-                    raise
-                current = obj  # no answer this time: look again
-            if current is not None and current["metadata"].get("uid") == obj["metadata"].get("uid"):
-                still.append((item, plural, current))
-        pending = still
-        if not pending:
-            break
-        if clock() >= deadline:
-            stuck = [(item["component"], item["kind"], obj) for item, _p, obj in pending]
-            result["stuck"] = ["%s (%s)" % (removal.ref(kind, obj), removal.stuck_text(obj))
-                               for _c, kind, obj in stuck]
-            result["msg"] = removal.timeout_message(timeout, stuck, len(targets))
-            return result
-        pause(max(0.0, min(sleep, deadline - clock())))
-    return result
 
 
 def main():
     module = k8s.new_module(argument_spec())
     params = module.params
     items, errors = removal.normalize(params["resources"])
-    errors += k8s.timing_errors(params["timeout"], params["sleep"])
+    errors += k8s.timing_errors(params["wait_timeout"], params["wait_sleep"])
     if errors:
         module.fail_json(msg="Invalid options: " + "; ".join(errors), changed=False)
     api = k8s.connect_or_fail(module, changed=False)
     try:
-        result = remove(api, items, module.check_mode, params["timeout"], params["sleep"],
+        result = remove(api, items, module.check_mode, params["wait_timeout"], params["wait_sleep"],
                         list_only=params["list_only"])
     except k8s.ApiError as exc:
         module.fail_json(msg="Removing objects failed: %s (HTTP %s)" % (exc, exc.status), changed=False)
