@@ -1,13 +1,20 @@
-"""Every role's meta/argument_specs.yml says the same as its defaults/main.yml."""
+"""Every role's meta/argument_specs.yml says the same as its defaults/main.yml.
 
+The shared orchestrator_* settings are declared (defaults, spec, README) in the
+common role only; every role that reads one depends on it. The phase table of
+the common role names entry points that exist.
+"""
+
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
-ROLES = sorted(p.name for p in (Path(__file__).resolve().parents[2] / "roles").iterdir()
-               if (p / "meta" / "argument_specs.yml").is_file())
 ROLES_DIR = Path(__file__).resolve().parents[2] / "roles"
+ROLES = sorted(p.name for p in ROLES_DIR.iterdir() if (p / "meta" / "argument_specs.yml").is_file())
+COMMON = "common"
+SHARED_PREFIX = "orchestrator_"
 
 
 def load(path):
@@ -19,10 +26,34 @@ def spec_defaults(options):
     return {name: opt["default"] for name, opt in options.items() if "default" in opt}
 
 
+def main_options(role):
+    return load(ROLES_DIR / role / "meta" / "argument_specs.yml")["argument_specs"]["main"]["options"]
+
+
+def role_defaults(role):
+    return load(ROLES_DIR / role / "defaults" / "main.yml")
+
+
+def common_vars():
+    return load(ROLES_DIR / COMMON / "vars" / "main.yml")
+
+
+def role_sources(role):
+    """The text of a role's tasks, templates, defaults and vars."""
+    base = ROLES_DIR / role
+    return "\n".join(p.read_text() for sub in ("tasks", "templates", "defaults", "vars") if (base / sub).is_dir()
+                     for p in sorted((base / sub).rglob("*")) if p.is_file())
+
+
+def dependencies(role):
+    deps = load(ROLES_DIR / role / "meta" / "main.yml").get("dependencies") or []
+    return [d["role"] if isinstance(d, dict) else d for d in deps]
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_spec_defaults_match_role_defaults(role):
-    options = load(ROLES_DIR / role / "meta" / "argument_specs.yml")["argument_specs"]["main"]["options"]
-    defaults = load(ROLES_DIR / role / "defaults" / "main.yml")
+    options = main_options(role)
+    defaults = role_defaults(role)
     assert spec_defaults(options) == defaults
     # A required option must not have a default anywhere.
     for name, opt in options.items():
@@ -32,7 +63,7 @@ def test_spec_defaults_match_role_defaults(role):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_every_option_is_documented_in_readme(role):
-    options = load(ROLES_DIR / role / "meta" / "argument_specs.yml")["argument_specs"]["main"]["options"]
+    options = main_options(role)
     readme = (ROLES_DIR / role / "README.md").read_text()
     missing = [name for name in options if "`%s`" % name not in readme]
     assert missing == []
@@ -40,9 +71,60 @@ def test_every_option_is_documented_in_readme(role):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_public_variables_are_prefixed(role):
-    defaults = load(ROLES_DIR / role / "defaults" / "main.yml")
-    assert all(name.startswith((role + "_", "orchestrator_")) for name in defaults)
+    """A role declares its own prefix only; the common role declares the shared settings only."""
+    prefix = SHARED_PREFIX if role == COMMON else role + "_"
+    assert [name for name in role_defaults(role) if not name.startswith(prefix)] == []
+    assert [name for name in main_options(role) if not name.startswith(prefix)] == []
+
+
+def test_the_shared_settings_are_declared_once_in_the_common_role():
+    shared = set(role_defaults(COMMON))
+    assert {"orchestrator_components", "orchestrator_catalog_source", "orchestrator_catalog_source_namespace",
+            "orchestrator_workflow_namespace", "orchestrator_rhdh_namespace", "orchestrator_gitops_enabled",
+            "orchestrator_tekton_enabled", "orchestrator_argocd_namespace", "orchestrator_argocd_instance"} == shared
+    for role in ROLES:
+        if role != COMMON:
+            assert shared.isdisjoint(role_defaults(role)), role
+            assert shared.isdisjoint(main_options(role)), role
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r != COMMON])
+def test_a_role_that_reads_a_shared_setting_depends_on_the_common_role(role):
+    shared = set(role_defaults(COMMON))
+    read = shared & set(re.findall(r"\borchestrator_\w+", role_sources(role)))
+    if read:
+        assert "parodos.orchestrator.common" in dependencies(role), sorted(read)
+
+
+def test_the_common_role_depends_on_nothing():
+    assert dependencies(COMMON) == []
+
+
+def test_the_component_table_names_existing_entry_points():
+    constants = common_vars()
+    components = constants["__common_components"]
+    phases = constants["__common_phases"]
+    assert len(components) == len(set(components))
+    # The default selection is every component that exists today, each once.
+    assert sorted(role_defaults(COMMON)["orchestrator_components"]) == sorted(components)
+    # Every component is validated; a phase names only known components, each once.
+    assert sorted(phases["validate"]) == sorted(components)
+    for phase, names in phases.items():
+        assert len(names) == len(set(names)), phase
+        assert set(names) <= set(components), phase
+        for name in names:
+            specs = load(ROLES_DIR / name / "meta" / "argument_specs.yml")["argument_specs"]
+            assert phase in specs, (name, phase)
+            assert (ROLES_DIR / name / "tasks" / f"{phase}.yml").is_file(), (name, phase)
+
+
+def test_the_common_spec_and_readme_name_every_component():
+    components = common_vars()["__common_components"]
+    description = " ".join(main_options(COMMON)["orchestrator_components"]["description"])
+    assert [c for c in components if "C(%s)" % c not in description] == []
+    readme = (ROLES_DIR / COMMON / "README.md").read_text()
+    assert [c for c in components if c not in readme] == []
 
 
 def test_some_role_is_checked():
-    assert "prerequisites" in ROLES
+    assert {"prerequisites", COMMON} <= set(ROLES)
