@@ -67,7 +67,7 @@ def test_patches_only_changed_keys(run_module):
     assert result["changed_keys"] == ["postgres-username"] and result["generated"] == []
     assert api.bodies() == [{"metadata": {"labels": ARGS["labels"]}, "data": {"postgres-username": b64("dbuser")}}]
     assert values(api) == {"postgres-password": "kept-password-value", "other": "o",
-                                   "postgres-username": "dbuser"}
+                           "postgres-username": "dbuser"}
     assert api.objects[PATH + "/creds"]["metadata"]["labels"]["theirs"] == "x"
     assert result["secret"]["keys"] == ["other", "postgres-password", "postgres-username"]
 
