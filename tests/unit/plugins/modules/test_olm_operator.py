@@ -1,13 +1,11 @@
 """The olm_operator module against an in-memory API: order of writes, waiting, approvals, failures."""
 
-import copy
-
 import pytest
 
 from ansible_collections.parodos.orchestrator.plugins.module_utils import olm
 from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import ApiError
 from ansible_collections.parodos.orchestrator.plugins.modules import olm_operator
-from tests.unit.fakes import real_api
+from tests.unit.fakes import Clock, FakeApi, real_api
 
 NS = "openshift-serverless-logic"
 PKG = "logic-operator-rhel8"
@@ -46,69 +44,17 @@ def csv_object(name, phase, reason="", message=""):
             "status": {"phase": phase, "reason": reason, "message": message}}
 
 
-class FakeCluster:
-    """Objects by path; collections list their children. ``tick`` runs before each GET (a tiny OLM)."""
-
-    def __init__(self, objects=None, faults=None):
-        self.objects = {PM_PATH: manifest()}
-        self.objects.update(objects or {})
-        self.faults = list(faults or [])  # statuses raised by the next GETs
-        self.requests = []
-        self.tick = None
-        self.host = "https://api.example.test"
-
-    def get(self, path, query=None):
-        self.requests.append(("GET", path, False))
-        if self.tick:
-            self.tick(self)
-        if self.faults:
-            status = self.faults.pop(0)
-            if status:
-                raise ApiError("injected", status)
-        if path in self.objects:
-            return copy.deepcopy(self.objects[path])
-        children = [copy.deepcopy(obj) for p, obj in sorted(self.objects.items())
-                    if p.startswith(path + "/") and p.count("/") == path.count("/") + 1
-                    or (path == olm.olm_path("subscriptions") and "/subscriptions/" in p)]
-        if path.rsplit("/", 1)[-1] in ("subscriptions", "operatorgroups", "installplans", "deployments"):
-            return {"items": children}
-        raise ApiError("not found", 404)
-
-    def create(self, path, body, dry_run=False):
-        self.requests.append(("POST", path, dry_run))
-        ns = (body.get("metadata") or {}).get("namespace")
-        if ns and olm.namespace_path(ns) not in self.objects:
-            raise ApiError('namespaces "%s" not found' % ns, 404)
-        if not dry_run:
-            obj = copy.deepcopy(body)
-            obj["metadata"]["uid"] = "uid-" + obj["metadata"]["name"]
-            self.objects[path + "/" + body["metadata"]["name"]] = obj
-        return body
-
-    def merge_patch(self, path, body, dry_run=False):
-        self.requests.append(("PATCH", path, dry_run))
-        if not dry_run:
-            target = self.objects[path]
-            for key, value in body["spec"].items():
-                if value is None:
-                    target["spec"].pop(key, None)
-                else:
-                    target["spec"][key] = value
-        return {}
-
-    def writes(self):
-        return [(m, p, d) for m, p, d in self.requests if m != "GET"]
+# OLM's resources (served on every OpenShift cluster, listed even when empty)
+OLM_SERVED = (olm.olm_path("subscriptions"), olm.olm_path("installplans"), olm.olm_path("clusterserviceversions"),
+              olm.olm_path("operatorgroups"))
 
 
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
+def fake_cluster(objects=None, tick=None):
+    """The catalog's PackageManifest and ``objects``; ``tick(api)`` runs before each GET (a tiny OLM)."""
+    api = FakeApi(dict({PM_PATH: manifest()}, **(objects or {})), served=OLM_SERVED)
+    if tick:
+        api.on_request(tick, method="GET")
+    return api
 
 
 def installer(api, check=False, **changes):
@@ -151,7 +97,7 @@ def olm_sim(approval_needed=True, succeed=True):
 
 
 def test_creates_namespace_operator_group_subscription_in_order():
-    api = FakeCluster()
+    api = fake_cluster()
     result = installer(api, labels={"team": "a"}).run()
     assert result["created"] == ["Namespace/" + NS, "OperatorGroup/%s/%s" % (NS, NS), "Subscription/%s/%s" % (NS, PKG)]
     assert [(m, p) for m, p, d in api.writes()] == [
@@ -160,11 +106,12 @@ def test_creates_namespace_operator_group_subscription_in_order():
     assert api.objects[SUB_PATH]["metadata"]["labels"] == {**olm.OWNERSHIP_LABELS, "team": "a"}
     assert result["changed"] is True and result["ready"] is False
     # the Subscriptions first, then the catalog, before any write
-    assert api.requests[:2] == [("GET", olm.olm_path("subscriptions"), False), ("GET", PM_PATH, False)]
+    assert api.calls("method", "path", "dry_run")[:2] == [("GET", olm.olm_path("subscriptions"), False),
+                                                          ("GET", PM_PATH, False)]
 
 
 def test_check_mode_sends_dry_runs_and_tolerates_the_missing_namespace():
-    api = FakeCluster()
+    api = fake_cluster()
     result = installer(api, check=True, wait=True).run()
     assert result["changed"] is True and len(result["created"]) == 3
     assert all(dry for dummy, dummy2, dry in api.writes()) and len(api.writes()) == 3
@@ -172,21 +119,21 @@ def test_check_mode_sends_dry_runs_and_tolerates_the_missing_namespace():
 
 
 def test_unknown_channel_fails_before_any_write():
-    api = FakeCluster()
+    api = fake_cluster()
     with pytest.raises(olm_operator.Failure, match=r"no channel beta .* \(available channels: alpha\)"):
         installer(api, channel="beta").run()
     assert api.writes() == []
 
 
 def test_existing_operator_group_and_namespace_are_reused():
-    api = FakeCluster({olm.namespace_path(NS): {"metadata": {"name": NS}},
+    api = fake_cluster({olm.namespace_path(NS): {"metadata": {"name": NS}},
                        olm.olm_path("operatorgroups", NS, "theirs"): {"metadata": {"name": "theirs"}}})
     result = installer(api).run()
     assert result["created"] == ["Subscription/%s/%s" % (NS, PKG)] and result["operator_group"] == "theirs"
 
 
 def test_our_subscription_is_patched_when_it_differs():
-    api = FakeCluster()
+    api = fake_cluster()
     installer(api).run()
     api.requests.clear()
     result = installer(api, approval="Manual", starting_csv=V134).run()
@@ -202,7 +149,7 @@ def test_someone_elses_subscription_is_reused_and_waited_for_without_approving()
     theirs = {"metadata": {"name": "logic", "namespace": "team", "uid": "t"},
               "spec": {"name": PKG, "installPlanApproval": "Automatic"},
               "status": {"currentCSV": V134, "installedCSV": V134}}
-    api = FakeCluster({olm.olm_path("subscriptions", "team", "logic"): theirs,
+    api = fake_cluster({olm.olm_path("subscriptions", "team", "logic"): theirs,
                        olm.olm_path("clusterserviceversions", "team", V134): csv_object(V134, "Succeeded"),
                        olm.deployment_path("team", "op"): deployment(True)})
     result = installer(api, wait=True).run()
@@ -218,7 +165,7 @@ def installed(**changes):
     sub["status"] = {"currentCSV": V134, "installedCSV": V134, "installPlanRef": {"name": "install-a"}}
     plan = {"metadata": {"name": "install-a", "ownerReferences": [{"kind": "Subscription", "uid": "s"}]},
             "spec": {"clusterServiceVersionNames": [V134], "approved": True}, "status": {"phase": "Complete"}}
-    api = FakeCluster({olm.namespace_path(NS): {"metadata": {"name": NS}},
+    api = fake_cluster({olm.namespace_path(NS): {"metadata": {"name": NS}},
                        olm.olm_path("operatorgroups", NS, NS): {"metadata": {"name": NS}},
                        SUB_PATH: sub, olm.olm_path("installplans", NS, "install-a"): plan,
                        olm.olm_path("clusterserviceversions", NS, V134): csv_object(V134, "Succeeded"),
@@ -234,9 +181,10 @@ def test_nothing_to_write_reads_only_the_subscriptions_before_waiting():
     assert result["changed"] is False and result["ready"] is True and result["created"] == []
     assert result["csv"] == {"name": V134, "phase": "Succeeded"}
     # no PackageManifest, Namespace, OperatorGroup, Subscription or InstallPlan reads; one Deployment list
-    assert api.requests == [("GET", olm.olm_path("subscriptions"), False),
-                            ("GET", olm.olm_path("clusterserviceversions", NS, V134), False),
-                            ("GET", olm.deployment_path(NS), False)]
+    assert api.calls("method", "path", "dry_run") == [
+        ("GET", olm.olm_path("subscriptions"), False),
+        ("GET", olm.olm_path("clusterserviceversions", NS, V134), False),
+        ("GET", olm.deployment_path(NS), False)]
 
 
 def test_without_wait_an_installed_operator_is_looked_at_once():
@@ -244,9 +192,9 @@ def test_without_wait_an_installed_operator_is_looked_at_once():
     result = installer(api).run()
     assert result["changed"] is False and result["ready"] is True
     assert result["csv"] == {"name": V134, "phase": "Succeeded"}
-    assert [p for m, p, d in api.requests] == [olm.olm_path("subscriptions"),
-                                               olm.olm_path("clusterserviceversions", NS, V134),
-                                               olm.deployment_path(NS)]
+    assert api.paths() == [olm.olm_path("subscriptions"),
+                           olm.olm_path("clusterserviceversions", NS, V134),
+                           olm.deployment_path(NS)]
 
 
 def test_without_wait_an_unavailable_operator_is_not_ready_and_nothing_fails():
@@ -258,26 +206,26 @@ def test_without_wait_an_unavailable_operator_is_not_ready_and_nothing_fails():
 
 
 def test_without_wait_a_written_or_unresolved_subscription_is_not_looked_at():
-    api = FakeCluster()
+    api = fake_cluster()
     installer(api).run()  # created: no currentCSV yet
     api.requests.clear()
     assert installer(api).run()["ready"] is False
-    assert [p for m, p, d in api.requests] == [olm.olm_path("subscriptions")]
+    assert api.paths() == [olm.olm_path("subscriptions")]
     api = installed()
-    api.objects[PM_PATH] = FakeCluster().objects[PM_PATH]
+    api.objects[PM_PATH] = manifest()
     api.requests.clear()
     result = installer(api, approval="Manual").run()  # patched: read afresh by the later wait
     assert result["changed"] is True and result["ready"] is False
-    assert olm.deployment_path(NS) not in [p for m, p, d in api.requests]
+    assert olm.deployment_path(NS) not in api.paths()
 
 
 def test_nothing_to_write_with_manual_approval_reads_the_install_plans():
     api = installed(approval="Manual", starting_csv=V134)
     result = installer(api, wait=True, approval="Manual", starting_csv=V134).run()
     assert result["ready"] is True and result["approved_install_plans"] == [] and api.writes() == []
-    assert [p for m, p, d in api.requests] == [olm.olm_path("subscriptions"), olm.olm_path("installplans", NS),
-                                               olm.olm_path("clusterserviceversions", NS, V134),
-                                               olm.deployment_path(NS)]
+    assert api.paths() == [olm.olm_path("subscriptions"), olm.olm_path("installplans", NS),
+                           olm.olm_path("clusterserviceversions", NS, V134),
+                           olm.deployment_path(NS)]
 
 
 def test_a_change_still_checks_the_catalog_first():
@@ -289,7 +237,7 @@ def test_a_change_still_checks_the_catalog_first():
 
 def test_name_taken_by_another_package_reports_a_catalog_problem_first():
     other = {"metadata": {"name": PKG, "namespace": NS}, "spec": {"name": "other"}}
-    api = FakeCluster({SUB_PATH: other})
+    api = fake_cluster({SUB_PATH: other})
     with pytest.raises(olm_operator.Failure, match="exists for package other"):
         installer(api).run()
     with pytest.raises(olm_operator.Failure, match="no channel beta"):
@@ -301,8 +249,7 @@ def test_name_taken_by_another_package_reports_a_catalog_problem_first():
 
 
 def test_manual_with_starting_csv_approves_only_that_plan():
-    api = FakeCluster()
-    api.tick = olm_sim()
+    api = fake_cluster(tick=olm_sim())
     result = installer(api, wait=True, approval="Manual", starting_csv=V134).run()
     assert result["ready"] is True and result["approved_install_plans"] == ["install-a"]
     assert result["csv"] == {"name": V134, "phase": "Succeeded"}
@@ -314,7 +261,7 @@ def test_automatic_approves_nothing_and_follows_current_csv():
     sub["metadata"]["uid"] = "s"
     sub["status"] = {"currentCSV": V135, "installedCSV": V134, "installPlanRef": {"name": "install-b"}}
     owner = [{"kind": "Subscription", "uid": "s"}]
-    api = FakeCluster({
+    api = fake_cluster({
         olm.namespace_path(NS): {"metadata": {"name": NS}},
         olm.olm_path("operatorgroups", NS, NS): {"metadata": {"name": NS}},
         SUB_PATH: sub,
@@ -334,50 +281,48 @@ def test_automatic_approves_nothing_and_follows_current_csv():
 
 
 def test_failed_csv_fails_at_once():
-    api = FakeCluster()
-    api.tick = olm_sim(approval_needed=False, succeed=False)
+    api = fake_cluster(tick=olm_sim(approval_needed=False, succeed=False))
     inst = installer(api, wait=True, approval="Manual", starting_csv=V134, wait_timeout=600)
     with pytest.raises(olm_operator.Failure, match="Logic operator failed to install: .*phase Failed, reason "
                                                    "InstallComponentFailed") as exc:
         inst.run()
     # a couple of polls, not 600 of them
-    assert len([r for r in api.requests if r[1] == SUB_PATH]) <= 3
+    assert api.paths().count(SUB_PATH) <= 3
     assert exc.value.debug["csv"]["phase"] == "Failed"
 
 
 def test_transient_errors_are_retried_while_waiting():
-    api = FakeCluster()
-    api.tick = olm_sim()
+    api = fake_cluster(tick=olm_sim())
     inst = installer(api, wait=True, approval="Manual", starting_csv=V134)
     # 3 writes' worth of reads succeed, then the wait meets a run of server errors
-    api.faults = [None] * 4 + [503, 500, 429, 0, None, 503]
+    api.inject([None] * 4 + [503, 500, 429, 0, None, 503], method="GET")
     result = inst.run()
-    assert result["ready"] is True and api.faults == []
+    assert result["ready"] is True and api.pending() == 0
 
 
 def test_forbidden_while_waiting_fails_with_the_error():
-    api = FakeCluster()
-    api.tick = olm_sim()
-    api.faults = [None] * 4 + [403]
+    api = fake_cluster(tick=olm_sim())
+    api.inject([None] * 4 + [403], method="GET")
     with pytest.raises(olm_operator.Failure, match="reading the cluster failed: injected"):
         installer(api, wait=True).run()
 
 
 def test_transient_errors_before_writing_are_retried_a_few_times(monkeypatch):
     # the retrying is k8s.Api's, until its deadline (10 s here)
-    api = FakeCluster()
-    api.faults = [500, 503]
+    api = fake_cluster()
+    api.inject([500, 503], method="GET")
     assert installer(real_api(api, monkeypatch, timeout=10)).run()["changed"] is True
-    api = FakeCluster()
-    api.faults = [500] * 100
-    with pytest.raises(ApiError):
+    assert api.pending() == 0
+    api = fake_cluster()
+    api.inject([500] * 100, method="GET")
+    with pytest.raises(ApiError) as exc:
         installer(real_api(api, monkeypatch, timeout=10)).run()
+    assert exc.value.status == 500 and 0 < api.pending() < 100
     assert api.writes() == []
 
 
 def test_timeout_names_the_deployment():
-    api = FakeCluster()
-    api.tick = olm_sim()
+    olm_sim_tick = olm_sim()
 
     def never_ready(cluster):
         olm_sim_tick(cluster)
@@ -385,8 +330,7 @@ def test_timeout_names_the_deployment():
         if path in cluster.objects:
             cluster.objects[path] = deployment(False)
 
-    olm_sim_tick = olm_sim()
-    api.tick = never_ready
+    api = fake_cluster(tick=never_ready)
     with pytest.raises(olm_operator.Failure) as exc:
         installer(api, wait=True, approval="Manual", starting_csv=V134, wait_timeout=4).run()
     assert ("Deployment %s/op: Available=False (MinimumReplicasUnavailable), 0/1 replicas available" % NS
@@ -398,14 +342,13 @@ def test_timeout_names_the_deployment():
 
 
 def test_main_reports_the_result(run_module):
-    code, result = run_module(olm_operator, ARGS, FakeCluster())
+    code, result = run_module(olm_operator, ARGS, fake_cluster())
     assert code == 0 and result["changed"] is True and result["reused"] is False
     assert result["subscription"] == {"name": PKG, "namespace": NS}
 
 
 def test_main_fails_with_debug(run_module):
-    api = FakeCluster()
-    api.tick = olm_sim(approval_needed=False, succeed=False)
+    api = fake_cluster(tick=olm_sim(approval_needed=False, succeed=False))
     code, result = run_module(olm_operator, dict(ARGS, wait=True, wait_sleep=0.01), api)
     assert code == 1 and result["failed"] is True
     assert result["debug"]["csv"]["phase"] == "Failed"
@@ -413,5 +356,5 @@ def test_main_fails_with_debug(run_module):
 
 
 def test_main_rejects_empty_options(run_module):
-    code, result = run_module(olm_operator, dict(ARGS, package=""), FakeCluster())
+    code, result = run_module(olm_operator, dict(ARGS, package=""), fake_cluster())
     assert code == 1 and result["msg"] == "Invalid options: package must not be empty"
