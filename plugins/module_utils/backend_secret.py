@@ -20,6 +20,7 @@ import time
 from ansible_collections.parodos.orchestrator.plugins.module_utils import (
     k8s,
     secrets as sec,
+    waiter,
 )
 
 # Logical key -> key name in the Secret (the names of the 1.3 release).
@@ -229,28 +230,23 @@ def token_of(secret):
 
 def read_token(api, namespace, name, timeout, check_mode=False, sleep=time.sleep, clock=time.monotonic,
                interval=1.0):
-    """The token of Secret namespace/name, waiting up to ``timeout`` seconds for it.
+    """The token of Secret namespace/name, looking every ``interval`` seconds for up to ``timeout`` seconds.
 
     In check mode nothing is waited for: a token that is not there yet is
     PENDING (the play would create or fill it first). Raises TokenError.
     """
     path = k8s.api_path("v1", "secrets", namespace, name)
-    deadline = clock() + timeout
-    while True:
+    problem = ""
+    for _elapsed in waiter.polls(waiter.Deadline(timeout, clock, sleep), interval):
         try:
             value, problem = token_of(k8s.read(api, path))
-        except TokenError as exc:
-            raise TokenError("Secret %s/%s: %s" % (namespace, name, exc)) from None
-        except k8s.ApiError as exc:
+        except (TokenError, k8s.ApiError) as exc:
             raise TokenError("Secret %s/%s: %s" % (namespace, name, exc)) from None
         if value:
             return value
         if check_mode:
             return PENDING
-        now = clock()
-        if now >= deadline:
-            raise TokenError("Secret %s/%s: %s after %s s" % (namespace, name, problem, timeout))
-        sleep(max(0.0, min(interval, deadline - now)))
+    raise TokenError("Secret %s/%s: %s after %s s" % (namespace, name, problem, timeout))
 
 
 def pick_route(routes, instance):

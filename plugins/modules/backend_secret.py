@@ -31,9 +31,9 @@ description:
     value already stored, else a random value made once with the Python
     C(secrets) module; it is not rotated by later runs.
   - The service account token is read from the C(data.token) of the Secret
-    in O(cluster_token_secret); the module waits up to O(token_timeout)
-    seconds for the token controller to fill it. The cluster URL is written
-    only together with a token.
+    in O(cluster_token_secret); the module waits up to O(wait_timeout)
+    seconds for the token controller to fill it, looking every O(wait_sleep)
+    seconds. The cluster URL is written only together with a token.
   - With O(argocd.enabled), the ArgoCD URL is C(https://) and the host of the
     Route labelled C(app.kubernetes.io/managed-by=<instance>) in
     O(argocd.namespace), and the password is key C(admin.password) of Secret
@@ -182,10 +182,18 @@ options:
         description: Name of the token Secret.
         type: str
         default: ""
-  token_timeout:
-    description: Seconds to wait for the token Secret to hold a token.
+  wait_timeout:
+    description:
+      - Seconds to wait for the token Secret to hold a token.
+      - Also how long a request is retried while the API server answers with a
+        transient failure.
     type: int
     default: 60
+    aliases: [token_timeout]
+  wait_sleep:
+    description: Seconds between two looks at the token Secret while waiting.
+    type: float
+    default: 1
   github_token:
     description: GitHub token of the integration and the scaffolder.
     type: str
@@ -363,7 +371,8 @@ def argument_spec():
         cluster_token_secret=dict(
             type="dict", default={}, no_log=False, apply_defaults=True,
             options=dict(namespace=dict(type="str", default=""), name=dict(type="str", default=""))),
-        token_timeout=dict(type="int", default=60, no_log=False),
+        wait_timeout=dict(type="int", default=60, aliases=["token_timeout"], no_log=False),
+        wait_sleep=dict(type="float", default=1),
         github_token=dict(type="str", default="", no_log=True),
         github_client_id=dict(type="str", default=""),
         github_client_secret=dict(type="str", default="", no_log=True),
@@ -390,8 +399,7 @@ def check(params):
     if params["backend_secret_bytes"] < bs.MIN_BYTES:
         errors.append("backend_secret_bytes must be at least %d, got %d"
                       % (bs.MIN_BYTES, params["backend_secret_bytes"]))
-    if params["token_timeout"] < 0:
-        errors.append("token_timeout must not be negative")
+    errors += k8s.timing_errors(params["wait_timeout"], params["wait_sleep"])
     if token_secret["name"] and not token_secret["namespace"]:
         errors.append("cluster_token_secret: namespace is required with a name")
     if argocd["enabled"] and not (argocd["namespace"] and argocd["instance"]):
@@ -405,8 +413,8 @@ def run(module, api, params, check_mode):
     token_secret = params["cluster_token_secret"]
     token = ""
     if token_secret["name"]:
-        token = bs.read_token(api, token_secret["namespace"], token_secret["name"], params["token_timeout"],
-                              check_mode)
+        token = bs.read_token(api, token_secret["namespace"], token_secret["name"], params["wait_timeout"],
+                              check_mode, interval=params["wait_sleep"])
     argocd = None
     if params["argocd"]["enabled"]:
         conf = params["argocd"]
