@@ -146,7 +146,7 @@ def test_a_final_failure_is_not_retried():
 
 def test_transient_failures_stop_at_the_deadline():
     sleeps = Clock()
-    client = Client(*[ClientError(503, "down", "ServiceUnavailable") for _ in range(100)])
+    client = Client(*[ClientError(503, "down", "ServiceUnavailable") for dummy in range(100)])
     with pytest.raises(ApiError) as exc:
         make_api(client, timeout=10, sleeps=sleeps).get("/x")
     assert exc.value.status == 503
