@@ -75,4 +75,3 @@ def test_a_failure_the_api_gave_up_on_leaves_the_resource_waiting(monkeypatch):
     message, records, elapsed = waiting.wait_all(api, items, 5, 2, clock=clock, pause=clock.sleep)
     assert message.splitlines()[1].endswith("last status: no answer yet (last request failed: Service Unavailable)")
     assert clock.now == 5.0
-
