@@ -272,6 +272,6 @@ def test_database_job_that_does_not_finish_fails_within_its_timeout(cluster_fact
 def test_site_playbook_runs_prerequisites_then_postgresql(cluster, tmp_path):
     proc = run_playbook(cluster, REPO_ROOT / "playbooks" / "site.yml", timeout=180)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    preflight = proc.stdout.index("PLAY [Check the cluster prerequisites]")
-    assert proc.stdout.index("TASK [Run the reference PostgreSQL, or check an existing one]") > preflight
+    preflight = proc.stdout.index("TASK [parodos.orchestrator.prerequisites : Read the cluster and run the checks]")
+    assert proc.stdout.index("TASK [parodos.orchestrator.postgresql : Run the reference PostgreSQL]") > preflight
     assert cluster.store.get("apps/v1", "StatefulSet", NAME, NS)["status"]["readyReplicas"] == 1

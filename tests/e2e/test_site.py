@@ -23,8 +23,8 @@ RHDH = "rhdh.redhat.com/v1alpha1"
 RHDH_NS = "rhdh-operator"
 
 
-def run_site(cluster, extra_vars=None, *, check=False):
-    proc = run_playbook(cluster, SITE, {**FAST, **(extra_vars or {})}, check=check, timeout=400)
+def run_site(cluster, extra_vars=None, *, check=False, args=()):
+    proc = run_playbook(cluster, SITE, {**FAST, **(extra_vars or {})}, check=check, args=tuple(args), timeout=400)
     return proc.returncode, proc.stdout + proc.stderr, play_recap(proc.stdout)
 
 
@@ -153,3 +153,26 @@ def test_site_check_mode_on_an_empty_cluster_writes_nothing(cluster):
                 "Subscription/rhdh-operator/rhdh", "Backstage/rhdh-operator/backstage",
                 "ConfigMap/rhdh-operator/app-config-rhdh"):
         assert ref in out, ref
+
+
+def test_site_checks_the_channel_the_role_subscribes_to_before_any_write(cluster):
+    """The preflight checks rhdh_channel itself, not a copy of its default."""
+    rc, out, recap = run_site(cluster, {"rhdh_channel": "fast-9.9"})
+    assert rc != 0
+    flat = " ".join(out.replace("\\n", "\n").split())
+    assert "[package/rhdh] Package rhdh has no channel fast-9.9 in catalog redhat-operators" in flat
+    # The other packages, checked with their own channels, passed.
+    assert "Preflight found 1 problem(s)" in flat
+    assert "TASK [parodos.orchestrator.prerequisites : Stop on unmet prerequisites]" in out
+    assert writes(cluster, dry_run=None) == []
+
+
+def test_site_checks_every_component_before_any_write(cluster):
+    """A bad setting of the last component stops the run before the first one writes anything."""
+    rc, out, recap = run_site(cluster, {"rhdh_timeout": 0})
+    assert rc != 0
+    assert recap["failed"] == 1
+    assert "rhdh_timeout" in out
+    assert "TASK [parodos.orchestrator.prerequisites :" not in out
+    assert writes(cluster, dry_run=None) == []
+    assert cluster.store.list(OLM, "Subscription") == []
