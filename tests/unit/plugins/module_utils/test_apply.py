@@ -241,8 +241,12 @@ class FakeApi:
     """The API of a cluster in memory, with the answers of a real server where the applier depends on them.
 
     Objects by path; creates answer 409 AlreadyExists for an object that exists and 404 for a missing
-    namespace, dry runs included; every request is recorded as (method, path, dry_run).
+    namespace, dry runs included; a path of an API group that is not served answers a 404 that is not a
+    Status (no reason); every request is recorded as (method, path, dry_run).
     """
+
+    BUILTIN_GROUPS = ("/api/v1", "/apis/apps/v1", "/apis/batch/v1", "/apis/networking.k8s.io/v1",
+                      "/apis/rbac.authorization.k8s.io/v1")
 
     host = "https://api.example.test:6443"
 
@@ -262,10 +266,18 @@ class FakeApi:
     def put(self, obj):
         self.objects[self.path_of(obj)] = copy.deepcopy(obj)
 
+    def not_served(self, path):
+        group = "/".join(path.split("/")[:3 if path.startswith("/api/") else 4])
+        if group in self.BUILTIN_GROUPS or group in self.served_groups:
+            return None
+        return k8s.ApiError("404 page not found", 404, "")
+
     def get(self, path, query=None):
         self.requests.append(("GET", path, False))
         if path in self.served_groups:
             return self.served_groups[path]
+        if self.not_served(path):
+            raise self.not_served(path)
         if path not in self.objects:
             raise k8s.ApiError("%s not found" % path, 404, "NotFound")
         return copy.deepcopy(self.objects[path])
@@ -276,6 +288,8 @@ class FakeApi:
 
     def create(self, path, body, dry_run=False):
         self.requests.append(("POST", path, dry_run))
+        if self.not_served(path):
+            raise self.not_served(path)
         if self.on_create is not None:
             self.on_create(self, path, body)
         target = path + "/" + body["metadata"]["name"]
@@ -456,11 +470,16 @@ def test_a_kind_not_served_yet():
                                         "knativeservings", False)
 
 
+# A kind the collection knows nothing of: its scope comes from API discovery.
+WIDGET = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {}}
+WIDGET_API = {"/apis/example.com/v1": {"resources": [{"name": "widgets", "kind": "Widget", "namespaced": True}]}}
+
+
 def test_a_namespaced_kind_without_a_namespace_is_refused_before_any_write():
-    api = FakeApi(served_groups=KNATIVE_API)
-    obj = dict(KNATIVE, metadata={"name": "knative-serving"})
-    with pytest.raises(ValueError, match="KnativeServing/knative-serving: metadata.namespace must be set"):
-        ap.Applier(api, labels=OURS).apply_all([obj])
+    api = FakeApi(served_groups=WIDGET_API)
+    assert ap.objects_of([WIDGET]) == ([WIDGET], [])  # its scope is known only to the API
+    with pytest.raises(ValueError, match="^Widget/w: metadata.namespace must be set for a namespaced kind$"):
+        ap.Applier(api, labels=OURS).apply_all([WIDGET])
     assert api.writes() == []
 
 

@@ -4,7 +4,7 @@ from ansible.module_utils import basic
 from ansible_collections.parodos.orchestrator.plugins.modules import apply
 
 from tests.unit.plugins.module_utils.test_apply import (
-    FakeApi, KNATIVE, KNATIVE_API, OURS, config_map, namespace, secret,
+    FakeApi, OURS, WIDGET, WIDGET_API, config_map, namespace, secret,
 )
 
 
@@ -22,12 +22,10 @@ def test_definition_errors_fail_before_connecting(run_module):
 
 
 def test_a_namespaced_custom_resource_without_namespace_is_a_message(run_module):
-    api = FakeApi(served_groups=KNATIVE_API)
-    code, result = run_module(apply, {"definition": dict(KNATIVE, metadata={"name": "knative-serving"}),
-                                      "component": "Serverless"}, api)
+    api = FakeApi(served_groups=WIDGET_API)
+    code, result = run_module(apply, {"definition": WIDGET, "component": "Widgets"}, api)
     assert code == 1 and api.writes() == []
-    assert result["msg"] == ("Serverless: KnativeServing/knative-serving: metadata.namespace must be set for a "
-                             "namespaced kind")
+    assert result["msg"] == "Widgets: Widget/w: metadata.namespace must be set for a namespaced kind"
 
 
 def test_the_result_shows_no_value_of_a_secret(run_module):
