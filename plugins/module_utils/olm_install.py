@@ -153,13 +153,7 @@ class Installer:
 
     def ensure_namespace(self):
         name = self.params["namespace"]
-        try:
-            action = ap.Applier(self.api, self.check_mode, self.labels).ensure_namespace(name)
-        except k8s.ApiError as exc:
-            if exc.status == 409 and exc.reason == "AlreadyExists":
-                return  # created meanwhile by someone else
-            raise
-        if action == ap.CREATE:
+        if ap.Applier(self.api, self.check_mode, self.labels).ensure_namespace(name) == ap.CREATE:
             self.result["changed"] = True
             self.result["created"].append("Namespace/" + name)
 
