@@ -256,7 +256,7 @@ def resource_name_problem(name):
 
 
 def resources_problems(value, allowed=("requests", "limits")):
-    """Reasons why ``value`` is not container resources: a mapping with ``allowed`` keys, quantities, requests <= limits."""
+    """Why ``value`` is not container resources: a mapping with ``allowed`` keys, quantities, requests <= limits."""
     if not isinstance(value, Mapping):
         return ["it is a %s, not a mapping with %s" % (_kind(value), " and/or ".join(allowed))]
     problems = []
@@ -531,11 +531,14 @@ def key_names_problems(value, defaults, name):
         return ["%s must be a mapping of logical key to key name, such as {github_token: GH_TOKEN}; it is a %s (%s)."
                 % (name, _kind(value), _text(value))]
     problems = []
+    unknown = []
     for key in value:
         if key not in defaults:
             close = difflib.get_close_matches(str(key), list(defaults), n=1, cutoff=0.6)
-            problems.append("%s.%s is not a logical key%s; the logical keys are %s." % (
-                name, key, " (did you mean %s?)" % close[0] if close else "", ", ".join(defaults)))
+            unknown.append("%s%s" % (key, " (did you mean %s?)" % close[0] if close else ""))
+    if unknown:
+        problems.append("%s has unknown logical keys: %s; the logical keys are %s." % (
+            name, ", ".join(unknown), ", ".join(defaults)))
     problems += setting_problems({"%s.%s" % (name, k): v for k, v in value.items() if k in defaults}, "secret_key")
     merged = dict(defaults)
     merged.update((k, v) for k, v in value.items() if k in defaults)
@@ -640,20 +643,22 @@ CHECKS = {
     "email": (email_problem, "an e-mail address such as orchestrator@example.com, or Name <orchestrator@example.com>"),
     "git_ref": (git_ref_problem, "a git branch or tag name such as v1.3.x"),
     "npm_package": (npm_package_problem, "name@version of an npm package, without the scope"),
-    "quantity": (functools.partial(quantity_problem, positive=True), "a Kubernetes quantity above zero, such as "
+    "quantity": (functools.partial(quantity_problem, positive=True), "a positive Kubernetes quantity, such as "
                                                                      "1Gi, 500Mi or 10G"),
-    "storage": (storage_problem, "a volume size such as 1Gi, 500Mi or 10G"),
-    "seconds": (seconds_problem, "a number of seconds from 1 to 86400"),
+    "storage": (storage_problem, "a positive Kubernetes quantity such as 1Gi, 500Mi or 10G (a volume size)"),
+    "seconds": (seconds_problem, "a number of seconds above 0 (at most 86400, one day)"),
     "port": (port_problem, "a port number from 1 to 65535"),
 }
 
 
-def setting_problems(settings, kind, empty=False, secret=False):
+def setting_problems(settings, kind, empty=False, secret=False, what=None):
     """One message for each setting (name -> value) whose value is not of ``kind`` (CHECKS).
 
     ``empty``: an empty string is allowed (it means "not set"). ``secret``: the value is never shown.
+    ``what``: what the message says is allowed, instead of the kind's own words.
     """
     check, allowed = CHECKS[kind]
+    allowed = what or allowed
     messages = []
     for name, value in settings.items():
         if empty and value == "":

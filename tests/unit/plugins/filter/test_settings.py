@@ -105,7 +105,8 @@ def test_quantities_and_resources():
     assert problems[2].startswith("limits.cpu (lots): it is not a Kubernetes quantity")
     assert s.resources_problems({"requests": {"memory": "2Gi"}, "limits": {"memory": "1Gi"}}) == [
         "requests.memory (2Gi) is above limits.memory (1Gi)"]
-    assert s.resources_problems({"requests": "cpu=1"}) == ["requests is a string, not a mapping of resource to quantity"]
+    assert s.resources_problems({"requests": "cpu=1"}) == [
+        "requests is a string, not a mapping of resource to quantity"]
     assert s.resources_problems([]) == ["it is a list, not a mapping with requests and/or limits"]
     assert s.resources_problems({"claims": [{"name": "gpu"}]}, ("requests", "limits", "claims")) == []
     assert s.resources_problems({"claims": "gpu"}, ("requests", "limits", "claims")) == [
@@ -265,7 +266,7 @@ def test_key_names():
     assert s.key_names_problems({"github_token": "GH_TOKEN"}, defaults, "rhdh_secret_keys") == []
     assert s.key_names_problems({"github_tokn": "X", "cluster_url": "GITHUB_TOKEN", "github_token": "a b"}, defaults,
                                 "rhdh_secret_keys") == [
-        "rhdh_secret_keys.github_tokn is not a logical key (did you mean github_token?); the logical keys are "
+        "rhdh_secret_keys has unknown logical keys: github_tokn (did you mean github_token?); the logical keys are "
         "github_token, cluster_url.",
         "rhdh_secret_keys.github_token (a b) must be a key of a Secret: only letters, digits, -, _ and . are allowed.",
     ]
