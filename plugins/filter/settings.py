@@ -418,7 +418,7 @@ def email_problem(value):
         return "the address contains white space"
     if address.count("@") != 1:
         return "an address has exactly one @ (it has %d)" % address.count("@")
-    local, _, domain = address.partition("@")
+    local, domain = address.split("@")
     if not local or len(local) > 64 or not EMAIL_LOCAL.match(local):
         return "the part before @ (%s) is not a mailbox name" % (local or "empty")
     if domain.startswith("[") and domain.endswith("]"):
