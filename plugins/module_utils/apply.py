@@ -185,7 +185,7 @@ class Applier:
         self.check_mode = check_mode
         self.labels = dict(labels or {}, **MARK)
         self.create_namespaces = create_namespaces
-        self.discovery = k8s.Discovery(api)
+        self.discovery = k8s.Discovery(api, {**k8s.KNOWN_RESOURCES, **k8s.KNOWN_CUSTOM_RESOURCES})
         self.namespaces = {}  # name -> exists (True/False) as found or made
         self.dry_run_namespaces = set()  # created by a dry run: reported once, still missing
         self.results = []
@@ -212,10 +212,11 @@ class Applier:
     def read(self, obj):
         """(current object or None, served): None when absent; served False when the kind is not served."""
         try:
-            return k8s.read(self.api, self.path(obj)), True
+            return self.api.get(self.path(obj)), True
         except k8s.ApiError as exc:
             if exc.status == 404:
-                return None, False
+                # a Status NotFound: the object is absent; a plain 404: no API serves the kind (yet)
+                return None, not exc.not_served
             raise
 
     def namespace_exists(self, name):
@@ -437,7 +438,8 @@ def objects_of(definition, where="definition"):
         if missing:
             errors.append("%s (%s): %s must be set" % (at, what, ", ".join(missing)))
             continue
-        known = k8s.KNOWN_RESOURCES.get((obj["apiVersion"], obj["kind"]))
+        key = (obj["apiVersion"], obj["kind"])
+        known = k8s.KNOWN_RESOURCES.get(key) or k8s.KNOWN_CUSTOM_RESOURCES.get(key)
         if known is not None and known[1] and not meta.get("namespace"):
             errors.append("%s (%s): metadata.namespace must be set for a namespaced kind" % (at, what))
             continue

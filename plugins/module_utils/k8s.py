@@ -203,6 +203,17 @@ KNOWN_RESOURCES = {
     ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): ("clusterrolebindings", False),
 }
 
+# The custom resources the collection applies (their CRDs' plural and scope).
+# A writer that reads them before writing tells "not served" from the plain
+# 404 of the read (ApiError.not_served) and needs no discovery document.
+KNOWN_CUSTOM_RESOURCES = {
+    ("operator.knative.dev/v1beta1", "KnativeServing"): ("knativeservings", True),
+    ("operator.knative.dev/v1beta1", "KnativeEventing"): ("knativeeventings", True),
+    ("sonataflow.org/v1alpha08", "SonataFlowPlatform"): ("sonataflowplatforms", True),
+    ("sonataflow.org/v1alpha08", "SonataFlowClusterPlatform"): ("sonataflowclusterplatforms", False),
+    ("rhdh.redhat.com/v1alpha1", "Backstage"): ("backstages", True),
+}
+
 
 def find_resource(discovery, kind):
     """The entry of an API discovery document (APIResourceList) for ``kind``, or None."""
@@ -215,13 +226,14 @@ def find_resource(discovery, kind):
 class Discovery:
     """Plural and scope of a kind: known ones directly, others from API discovery cached per apiVersion."""
 
-    def __init__(self, api):
+    def __init__(self, api, known=None):
         self.api = api
+        self.known = known or KNOWN_RESOURCES
         self.documents = {}
 
     def resource(self, api_version, kind):
         """((plural, namespaced), "") or (None, why) while the kind is not served."""
-        known = KNOWN_RESOURCES.get((api_version, kind))
+        known = self.known.get((api_version, kind))
         if known is not None:
             return known, ""
         if api_version not in self.documents:

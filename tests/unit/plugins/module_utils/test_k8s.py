@@ -62,28 +62,62 @@ class Response:
         self.data = data
 
 
-class Client:
-    """An ApiClient: records each call_api; raises the next of ``errors`` first, when given."""
+class Urllib3Response:
+    """What urllib3 answers: status, reason, headers and the raw body."""
 
-    configuration = type("Configuration", (), {"host": "https://api.example.test:6443"})
+    def __init__(self, status, data, headers=None):
+        self.status = status
+        self.reason = "OK" if status < 400 else "Error"
+        self.data = data
+        self.headers = headers or {}
 
-    def __init__(self, *errors):
-        self.errors = list(errors)
+
+class RestClient:
+    """The ApiClient's transport: records each request; answers the next of ``answers`` first, when given.
+
+    An answer is an exception (raised, as urllib3 raises a dropped connection) or (status, body, headers).
+    """
+
+    def __init__(self, answers):
+        self.answers = list(answers)
         self.requests = []
 
-    def call_api(self, path, method, path_params, query, headers, **params):
-        self.requests.append((method, path, params.get("body"), query, headers))
-        if self.errors:
-            raise self.errors.pop(0)
-        return Response(json.dumps({"method": method}).encode())
+    def request(self, method, url, headers=None, body=None, post_params=None, _request_timeout=None):
+        from kubernetes.client.rest import RESTResponse
+
+        self.requests.append((method, url, body, headers or {}))
+        answer = self.answers.pop(0) if self.answers else (200, json.dumps({"method": method}), {})
+        if isinstance(answer, Exception):
+            raise answer
+        status, data, headers = answer
+        return RESTResponse(Urllib3Response(status, data.encode(), headers))
 
 
-class ClientError(Exception):
-    def __init__(self, status, message, reason="Conflict", retry_after=None):
-        super().__init__("(%d) Reason: %s" % (status, message))
-        self.status = status
-        self.body = json.dumps({"kind": "Status", "message": message, "reason": reason})
-        self.headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+def Client(*answers):
+    """The real kubernetes ApiClient over a RestClient that answers ``answers`` (ClientError: its answer)."""
+    import kubernetes
+
+    configuration = kubernetes.client.Configuration()
+    configuration.host = "https://api.example.test:6443"
+    client = kubernetes.client.ApiClient(configuration)
+    client.rest_client = RestClient([a.answer if isinstance(a, ClientError) else a for a in answers])
+    client.requests = client.rest_client.requests
+    return client
+
+
+def query_of(url):
+    from urllib.parse import parse_qsl, urlsplit
+
+    return parse_qsl(urlsplit(url).query)
+
+
+class ClientError:
+    """A failure as the server sends it: a Status body, and Retry-After when given."""
+
+    def __init__(self, status, message, reason="Conflict", retry_after=None, body=None):
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        body = body if body is not None else json.dumps({"kind": "Status", "message": message, "reason": reason})
+        self.answer = (status, body, headers)
 
 
 def make_api(client, timeout=30, sleeps=None):
@@ -100,13 +134,13 @@ def test_requests_send_queries_and_content_types():
     api.create("/z", {"c": 1}, dry_run=True)
     api.merge_patch("/z/n", {"d": 1})
     api.delete("/z/n", dry_run=True)
-    assert [(r[0], r[3], r[4].get("Content-Type")) for r in client.requests] == [
-        ("GET", [], None),
-        ("GET", [("labelSelector", "a=b")], None),
+    assert [(r[0], query_of(r[1]), r[3].get("Content-Type")) for r in client.requests] == [
+        ("GET", [], "application/json"),
+        ("GET", [("labelSelector", "a=b")], "application/json"),
         ("POST", [], "application/json"),
         ("POST", [("fieldManager", "parodos.orchestrator"), ("dryRun", "All")], "application/json"),
         ("PATCH", [("fieldManager", "parodos.orchestrator")], "application/merge-patch+json"),
-        ("DELETE", [("propagationPolicy", "Background"), ("dryRun", "All")], None),
+        ("DELETE", [("propagationPolicy", "Background"), ("dryRun", "All")], "application/json"),
     ]
     assert api.host == "https://api.example.test:6443"
     assert api.requests == 6
@@ -154,8 +188,7 @@ def test_transient_failures_stop_at_the_deadline():
 
 
 def test_a_plain_404_means_not_served():
-    error = ClientError(404, "404 page not found")
-    error.body = "404 page not found"
+    error = ClientError(404, "", body="404 page not found")
     with pytest.raises(ApiError) as exc:
         make_api(Client(error)).get("/apis/x/v1/things/a")
     assert exc.value.not_served and str(exc.value) == "404 page not found"

@@ -32,16 +32,49 @@ def test_normalize_fills_defaults_and_checks_kinds():
          "component": "Knative Serving"},
         {"api_version": "v1", "kind": "Pod", "name": ""},
         {"api_version": "v1", "kind": "Pod", "name": "p", "condition": {"type": ""}},
+        {"api_version": "example.com/v1", "kind": "Widget", "name": "w", "component": "Widget"},
     ])
-    assert [i["component"] for i in items] == ["Deployment app", "SonataFlowClusterPlatform cp"]
+    assert [i["component"] for i in items] == ["Deployment app", "SonataFlowClusterPlatform cp", "Knative Serving"]
     assert items[0]["condition"] is None and items[0]["namespace"] == "ns"
     assert items[1]["condition"] == {"type": "Succeed", "status": "True"} and items[1]["namespace"] == ""
+    # the failure conditions of a known kind come with its condition
+    assert items[1]["failed"] == (("Succeed", "False", "Failure"), ("Succeed", "False", "Duplicated"))
+    # a known custom resource needs no condition: its rule gives one
+    assert items[2]["condition"] == {"type": "Ready", "status": "True"}
     assert errors == [
-        "resources[2] (Knative Serving): kind KnativeServing has no default readiness check: set condition.type",
         "resources[3]: name must be set",
         "resources[4]: condition.type must be set",
+        "resources[5] (Widget): kind Widget has no default readiness check: set condition.type",
     ]
     assert rd.normalize([]) == ([], ["resources must list at least one resource"])
+
+
+@pytest.mark.parametrize("kind,conditions,state", [
+    ("SonataFlowPlatform", [{"type": "Succeed", "status": "False", "reason": "Failure", "message": "no secret"}],
+     rd.FAILED),
+    ("SonataFlowPlatform", [{"type": "Succeed", "status": "False", "reason": "Creating"}], rd.WAITING),
+    ("Backstage", [{"type": "Deployed", "status": "False", "reason": "DeployFailed", "message": "x"}], rd.FAILED),
+    ("Backstage", [{"type": "Deployed", "status": "False", "reason": "DeployInProgress"}], rd.WAITING),
+    ("Backstage", [{"type": "Deployed", "status": "True", "reason": "Deployed"}], rd.READY),
+])
+def test_a_final_failure_condition_fails_at_once(kind, conditions, state):
+    group = {"SonataFlowPlatform": "sonataflow.org/v1alpha08", "Backstage": "rhdh.redhat.com/v1alpha1"}[kind]
+    [item], errors = rd.normalize([{"api_version": group, "kind": kind, "name": "x", "namespace": "ns"}])
+    assert errors == []
+    obj = {"metadata": {"generation": 2}, "status": {"observedGeneration": 2, "conditions": conditions}}
+    assert rd.evaluate(item, obj)[0] == state
+    # the same condition seen for an older generation is not final: the change may fix it
+    stale = {"metadata": {"generation": 3}, "status": {"observedGeneration": 2, "conditions": conditions}}
+    assert rd.evaluate(item, stale)[0] == rd.WAITING
+
+
+def test_deployment_past_its_progress_deadline_fails():
+    obj = {"metadata": {"generation": 1}, "spec": {"replicas": 1},
+           "status": {"observedGeneration": 1, "replicas": 1, "unavailableReplicas": 1, "conditions": [
+               {"type": "Available", "status": "False"},
+               {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}]}}
+    state, text = rd.deployment_state(obj)
+    assert state == rd.FAILED and "ProgressDeadlineExceeded" in text
 
 
 def test_builtin_kind_of_another_group_needs_a_condition():
