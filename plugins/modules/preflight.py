@@ -27,6 +27,8 @@ description:
   - It does not fail when checks fail; it returns every check in RV(checks)
     and the failed ones in RV(problems), so that the caller can report them
     together. It fails only on invalid options.
+  - Requests are retried for 15 seconds while the server does not answer or answers with a transient
+    failure (429, 5xx).
   - An unreachable cluster or rejected credentials give a single problem named
     C(api).
 extends_documentation_fragment:
@@ -258,6 +260,11 @@ from ansible_collections.parodos.orchestrator.plugins.module_utils import (
     preflight as pf,
 )
 
+# The first look at a cluster: how long a request is asked again while the
+# server does not answer or answers with a transient failure, so that a wrong
+# address is reported in seconds while a server restarting is waited for.
+PREFLIGHT_RETRY_TIMEOUT = 15
+
 
 def argument_spec():
     """Auth options of kubernetes.core plus the check settings."""
@@ -296,7 +303,7 @@ def main():
     if errors:
         module.fail_json(msg="Invalid options: " + "; ".join(errors))
 
-    api, failure = k8s.connect(module)
+    api, failure = k8s.connect(module, timeout=PREFLIGHT_RETRY_TIMEOUT)
     if api is None:
         message, status, host = failure
         obs = {"api_url": host, "error": message, "error_status": status}

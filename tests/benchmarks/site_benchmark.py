@@ -87,7 +87,7 @@ def task_count(stdout: str) -> int:
 def one_task_wall(cluster, runs: int = 3) -> float:
     """The quickest of ``runs`` one-task playbooks on ``cluster``."""
     best = None
-    for _ in range(runs):
+    for dummy in range(runs):
         start = time.monotonic()
         proc = run_playbook(cluster, ONE_TASK, timeout=120)
         wall = time.monotonic() - start

@@ -54,7 +54,7 @@ class ModuleRunner:
         from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
 
         if api is not None:
-            def connect(ansible_module):
+            def connect(ansible_module, timeout=None):
                 return api, None
         self.monkeypatch.setattr(k8s, "connect", connect or _must_not_connect)
         args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
