@@ -128,7 +128,9 @@ def test_foreign_config_map_is_reused_and_missing_argocd_only_warns(cluster):
     # No ArgoCD on this cluster: a warning, not a failure, and no ArgoCD key.
     assert "ArgoCD instance argocd in namespace orchestrator-gitops not found" in proc.stdout
     assert "ARGOCD_URL" not in secret_data(cluster.store, "backstage-backend-auth-secret", NS)
-    assert "ConfigMap/rhdh-operator/app-config-rhdh-catalog" in proc.stdout
+    # the apply warns about it (warnings go to stderr)
+    assert ("ConfigMap/rhdh-operator/app-config-rhdh-catalog exists without the collection's mark"
+            in " ".join((proc.stdout + proc.stderr).split()))
     kept = cluster.store.get("v1", "ConfigMap", "app-config-rhdh-catalog", NS)
     assert kept["data"] == mine["data"]
     assert "app.kubernetes.io/managed-by" not in (kept["metadata"].get("labels") or {})
