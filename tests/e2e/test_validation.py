@@ -132,6 +132,8 @@ CASES = [
     case("postgresql_external_ssl_mode", "strict", "must be one of: disable, allow, prefer"),
     case("postgresql_external_host", "db.example.com:5432", "leave out the port", postgresql_mode="external"),
     case("postgresql_create_database", True, "needs postgresql_external_host", postgresql_mode="external"),
+    case("postgresql_external_login_user", "db admin", "must be empty (the user in the Secret) or a PostgreSQL user",
+         postgresql_mode="external"),
     case("postgresql_namespase", "sonataflow-infra", "did you mean postgresql_namespace?"),
     # rhdh
     case("rhdh_plugins", {"orchestrator": {"package": ORCHESTRATOR, "integrity": "md5-1B2M2Y8AsgTpgAmY7PhCfg=="}},
@@ -174,6 +176,10 @@ CASES = [
     case("rhdh_app_title", "", "must be a title on one line"),
     case("rhdh_guest_provider", "perhaps", "unable to convert to bool"),
     case("rhdh_chanel", "fast-1.3", "did you mean rhdh_channel?"),
+    case("rhdh_secret_remove_keys", ["github_token"], "which this run also gives a value",
+         rhdh_github_token="ghp_0123456789"),
+    case("rhdh_secret_remove_keys", ["backend_secret"], "Got no match for: backend_secret"),
+    case("rhdh_email_username", "notifications\n", "contains a line break"),
     # prerequisites
     case("prerequisites_openshift_min_version", "4", "must look like 4.13 or 4.13.2"),
     case("prerequisites_openshift_min_version", 4.10, "must be given in quotes"),
