@@ -8,6 +8,9 @@ create, merge_patch, delete) over an in-memory object store keyed by API path:
   or any other body. A collection path with nothing stored at it answers a list
   of the objects under it (all namespaces when the path names none), filtered by
   ``labelSelector`` and ``fieldSelector`` (``metadata.name``/``metadata.namespace``).
+  An object path may end in ``#tag`` to hold a namesake: listed with the others,
+  never answered by name (the package server's PackageManifests, whose names
+  repeat when several catalogs offer one package: a GET by name answers one).
 - A resource is served when it is a built-in one (``BUILTIN``), listed by a
   discovery document in the store, named in ``served`` or holds a stored object.
   A missing object of a served resource is ``ApiError(status=404, reason="NotFound")``;
@@ -19,9 +22,11 @@ create, merge_patch, delete) over an in-memory object store keyed by API path:
   a delete of an object with finalizers only marks it (``deletionTimestamp``),
   a patch that takes the last finalizer off a marked object removes it. A dry
   run checks the same and stores nothing. Writes set ``resourceVersion`` (and
-  ``uid``/``namespace`` on create).
+  ``uid``/``namespace`` on create); a Secret's ``stringData`` is stored
+  base64-encoded in its ``data``, and a created Secret's ``type`` defaults to Opaque.
 - ``fail`` and ``inject`` make requests fail (an ApiError, an HTTP status or a
-  function of the request); ``on_request`` runs a function before every
+  function of the request); ``lose_answers`` serves requests, then fails them
+  (the change made, the answer lost); ``on_request`` runs a function before every
   matching request (a controller acting on the store).
 - ``requests`` logs every request as a ``Request``; ``calls``, ``paths``,
   ``writes`` and ``bodies`` are views of it.
@@ -30,6 +35,7 @@ create, merge_patch, delete) over an in-memory object store keyed by API path:
 ``on_sleep`` make things happen as it passes.
 """
 
+import base64
 import collections
 import copy
 import heapq
@@ -148,6 +154,32 @@ def as_error(answer, request):
                     REASONS.get(answer, ""))
 
 
+def as_stored(path, obj, created):
+    """``obj`` (changed in place) as the server stores it at ``path``: a Secret's stringData in its data."""
+    parsed = parse(path)
+    if not parsed or parsed[::2] != ("/api/v1", "secrets"):
+        return obj
+    string_data = obj.pop("stringData", None)
+    if string_data:
+        data = dict(obj.get("data") or {})
+        data.update((key, base64.b64encode(str(value).encode()).decode()) for key, value in string_data.items())
+        obj["data"] = data
+    if created:
+        obj.setdefault("type", "Opaque")
+    return obj
+
+
+def _answer(rules, request):
+    """The error the first rule matching ``request`` answers (None: none, or the request is served)."""
+    for rule in list(rules):
+        if rule.matches(request):
+            answer = rule.next()
+            if rule.spent():
+                rules.remove(rule)
+            return as_error(answer, request)
+    return None
+
+
 class _Rule:
     def __init__(self, answers, method, path, forever=False):
         self.answers = answers if forever else collections.deque(answers)
@@ -193,6 +225,7 @@ class FakeApi:
         self.requests = []
         self.post_handlers = {}
         self._rules = []
+        self._lost = []
         self._hooks = []
         self._version = itertools.count(1)
 
@@ -212,9 +245,17 @@ class FakeApi:
         """Answer the next matching requests in turn: an error fails one, None lets one be served."""
         self._rules.append(_Rule(list(answers), method, path))
 
+    def lose_answers(self, error=0, method=None, path=None, times=1):
+        """Serve the next ``times`` matching requests, then fail each with ``error`` (default: no answer).
+
+        The request takes effect, the client learns nothing of it: a connection
+        dropped on the way back, which k8s.Api retries.
+        """
+        self._lost.append(_Rule([error] * times, method, path))
+
     def pending(self):
-        """How many injected answers no request has met yet (failing-forever rules excluded)."""
-        return sum(len(rule.answers) for rule in self._rules if not rule.forever)
+        """How many injected or lost answers no request has met yet (failing-forever rules excluded)."""
+        return sum(len(rule.answers) for rule in self._rules + self._lost if not rule.forever)
 
     def on_request(self, action, method=None, path=None, times=None):
         """Run ``action(api)`` before each matching request is served (the first ``times`` ones only)."""
@@ -260,16 +301,17 @@ class FakeApi:
                     if hook[2] <= 0:
                         self._hooks.remove(hook)
                 action(self)
-        for rule in list(self._rules):
-            if rule.matches(request):
-                answer = rule.next()
-                if rule.spent():
-                    self._rules.remove(rule)
-                error = as_error(answer, request)
-                if error is not None:
-                    raise error
-                break
+        error = _answer(self._rules, request)
+        if error is not None:
+            raise error
         return request
+
+    def _end(self, request, answer):
+        """What a served request answers, unless its answer is to be lost."""
+        error = _answer(self._lost, request)
+        if error is not None:
+            raise error
+        return answer
 
     def is_served(self, gv, plural):
         document = self.objects.get(gv)
@@ -304,26 +346,26 @@ class FakeApi:
         return {"items": items}
 
     def get(self, path, query=None):
-        self._begin("GET", path, query)
+        request = self._begin("GET", path, query)
         if path in self.objects:
-            return copy.deepcopy(self.objects[path])
+            return self._end(request, copy.deepcopy(self.objects[path]))
         parsed = parse(path)
         if parsed and parsed[3] is None and self.is_served(parsed[0], parsed[2]):
-            return self._list(path, query)
+            return self._end(request, self._list(path, query))
         raise self._not_found(path)
 
     def post(self, path, body):
         """A POST: what ``answer_post`` set for the path, else a create."""
         if path in self.post_handlers:
-            self._begin("POST", path, body=body)
-            return self.post_handlers[path](copy.deepcopy(body))
+            request = self._begin("POST", path, body=body)
+            return self._end(request, self.post_handlers[path](copy.deepcopy(body)))
         return self._create("POST", path, body, False)
 
     def create(self, path, body, dry_run=False):
         return self._create("POST", path, body, dry_run)
 
     def _create(self, method, path, body, dry_run):
-        self._begin(method, path, body=body, dry_run=dry_run)
+        request = self._begin(method, path, body=body, dry_run=dry_run)
         parsed = parse(path)
         if not parsed or parsed[3] is not None or not self.is_served(parsed[0], parsed[2]):
             raise ApiError("the server could not find the requested resource", 404)
@@ -350,12 +392,13 @@ class FakeApi:
                                resourceVersion=str(next(self._version)))
         if namespace is not None:
             obj["metadata"]["namespace"] = namespace
+        as_stored(path, obj, True)
         if not dry_run:
             self.objects[target] = obj
-        return copy.deepcopy(obj)
+        return self._end(request, copy.deepcopy(obj))
 
     def merge_patch(self, path, body, dry_run=False):
-        self._begin("PATCH", path, body=body, dry_run=dry_run)
+        request = self._begin("PATCH", path, body=body, dry_run=dry_run)
         if path not in self.objects:
             raise self._not_found(path)
         current = self.objects[path]
@@ -366,17 +409,17 @@ class FakeApi:
             raise ApiError('Operation cannot be fulfilled on %s "%s": the object has been modified; please apply '
                            "your changes to the latest version and try again" % (parsed[2], parsed[3]), 409,
                            "Conflict")
-        obj = merge(current, body)
+        obj = as_stored(path, merge(current, body), False)
         obj.setdefault("metadata", {})["resourceVersion"] = str(next(self._version))
         if not dry_run:
             if obj["metadata"].get("deletionTimestamp") and not obj["metadata"].get("finalizers"):
                 del self.objects[path]
             else:
                 self.objects[path] = obj
-        return copy.deepcopy(obj)
+        return self._end(request, copy.deepcopy(obj))
 
     def delete(self, path, dry_run=False):
-        self._begin("DELETE", path, dry_run=dry_run)
+        request = self._begin("DELETE", path, dry_run=dry_run)
         if path not in self.objects:
             raise self._not_found(path)
         obj = self.objects[path]
@@ -384,10 +427,10 @@ class FakeApi:
         if not meta.get("finalizers"):
             if not dry_run:
                 del self.objects[path]
-            return {"kind": "Status", "status": "Success"}
+            return self._end(request, {"kind": "Status", "status": "Success"})
         if not dry_run and not meta.get("deletionTimestamp"):
             meta["deletionTimestamp"] = DELETION_TIME
-        return copy.deepcopy(obj)
+        return self._end(request, copy.deepcopy(obj))
 
 
 class Clock:

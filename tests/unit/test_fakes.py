@@ -66,6 +66,28 @@ def test_lists_filter_by_namespace_labels_and_fields():
     assert FakeApi(served=(ROUTES,)).get(ROUTES) == {"items": []}
 
 
+def test_a_namesake_is_listed_but_not_read_by_name():
+    pm = "/apis/packages.operators.coreos.com/v1/namespaces/market/packagemanifests"
+    api = FakeApi({pm + "/pkg": {"metadata": {"name": "pkg", "labels": {"catalog": "a"}}},
+                   pm + "/pkg#b": {"metadata": {"name": "pkg", "labels": {"catalog": "b"}}}})
+    assert api.get(pm + "/pkg")["metadata"]["labels"] == {"catalog": "a"}
+    listed = api.get(pm, {"fieldSelector": "metadata.name=pkg", "labelSelector": "catalog=b"})["items"]
+    assert listed == [{"metadata": {"name": "pkg", "labels": {"catalog": "b"}}}]
+    assert len(api.get(pm)["items"]) == 2
+
+
+def test_a_secret_is_stored_with_its_string_data_encoded():
+    api = FakeApi(namespaces=("db",))
+    created = api.create(SECRETS, {"metadata": {"name": "s"}, "data": {"k": "dg=="}, "stringData": {"p": "pw"}})
+    assert created == api.objects[SECRETS + "/s"] and "stringData" not in created
+    assert (created["data"], created["type"]) == ({"k": "dg==", "p": "cHc="}, "Opaque")
+    patched = api.merge_patch(SECRETS + "/s", {"stringData": {"k": "new"}})
+    assert patched["data"] == {"k": "bmV3", "p": "cHc="} and "stringData" not in patched
+    api.create(NS + "/db/configmaps", {"metadata": {"name": "c"}, "stringData": {"a": "b"}})
+    assert api.objects[NS + "/db/configmaps/c"]["stringData"] == {"a": "b"}  # Secrets only
+    assert "type" not in api.objects[NS + "/db/configmaps/c"]
+
+
 def test_create_checks_the_namespace_and_the_name():
     api = FakeApi(namespaces=("db",))
     created = api.create(SECRETS, secret("s"))
@@ -142,6 +164,25 @@ def test_injected_failures_and_hooks():
     assert SECRETS + "/s" in api.objects  # the failed deletes deleted nothing
 
 
+def test_a_lost_answer_is_served_then_failed():
+    api = FakeApi(namespaces=("db",))
+    api.lose_answers(method="POST", path=SECRETS)
+    assert api.pending() == 1
+    lost = error_of(lambda: api.create(SECRETS, secret("s")))
+    assert (lost.status, lost.reason) == (0, "") and SECRETS + "/s" in api.objects
+    assert api.pending() == 0
+    exists = error_of(lambda: api.create(SECRETS, secret("s")))  # the retry
+    assert (exists.status, exists.reason) == (409, "AlreadyExists")
+    api.lose_answers(ApiError("gateway", 504), method="PATCH", times=2)
+    for dummy in range(2):
+        assert error_of(lambda: api.merge_patch(SECRETS + "/s", {"data": {"n": "bg=="}})).status == 504
+    assert api.merge_patch(SECRETS + "/s", {})["data"] == {"k": "dg==", "n": "bg=="}
+    api.lose_answers(method="DELETE")
+    assert error_of(lambda: api.delete(SECRETS + "/s")).status == 0 and SECRETS + "/s" not in api.objects
+    assert api.calls() == [("POST", SECRETS), ("POST", SECRETS)] + [("PATCH", SECRETS + "/s")] * 3 + [
+        ("DELETE", SECRETS + "/s")]
+
+
 def test_log_views():
     clock = Clock(5)
     api = FakeApi(clock=clock, namespaces=("db",))
@@ -183,6 +224,11 @@ def test_real_api_retries_on_the_fake_clock(monkeypatch):
                              ("DELETE", SECRETS + "/s", True)]
     assert fake.objects[SECRETS + "/s"]["data"] == {} and api.host == fake.host
     assert k8s.read(api, SECRETS + "/gone") is None
+    fake.lose_answers(method="POST")
+    with pytest.raises(ApiError) as exc:
+        api.create(SECRETS, secret("u"))  # stored, its answer lost, retried: the retry finds it
+    assert (exc.value.status, exc.value.reason) == (409, "AlreadyExists") and SECRETS + "/u" in fake.objects
+    assert fake.writes()[-2:] == [("POST", SECRETS, False)] * 2 and clock.slept[-1] == 0.25
 
 
 def test_preflight_api_answers_access_reviews():
