@@ -8,6 +8,7 @@ import pytest
 
 from ansible_collections.parodos.orchestrator.plugins.module_utils import apply as ap
 from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s, waiter
+from tests.unit.fakes import Clock, FakeApi, real_api
 
 MARK = {k8s.MANAGED_BY: "parodos.orchestrator"}
 OURS = dict(k8s.OWNERSHIP_LABELS)
@@ -237,85 +238,17 @@ def test_objects_of_lists_every_error():
 # ------------------------------------------------------------------ the applier
 
 
-class FakeApi:
-    """The API of a cluster in memory, with the answers of a real server where the applier depends on them.
+def put(api, obj):
+    """Store ``obj`` (a copy) in ``api`` at its path."""
+    api.objects[ap.Applier(api).path(obj)] = copy.deepcopy(obj)
 
-    Objects by path; creates answer 409 AlreadyExists for an object that exists and 404 for a missing
-    namespace, dry runs included; a path of an API group that is not served answers a 404 that is not a
-    Status (no reason); every request is recorded as (method, path, dry_run).
-    """
 
-    BUILTIN_GROUPS = ("/api/v1", "/apis/apps/v1", "/apis/batch/v1", "/apis/networking.k8s.io/v1",
-                      "/apis/rbac.authorization.k8s.io/v1")
-
-    host = "https://api.example.test:6443"
-
-    def __init__(self, objects=(), served_groups=None):
-        self.deadline = waiter.Deadline(60)
-        self.objects = {}
-        self.requests = []
-        self.served_groups = dict(served_groups or {})
-        self.lost_answers = 0  # creates that are stored, then answered 409 (the retry of a lost answer)
-        self.on_create = None
-        for obj in objects:
-            self.put(obj)
-
-    def path_of(self, obj):
-        return ap.Applier(self).path(obj)
-
-    def put(self, obj):
-        self.objects[self.path_of(obj)] = copy.deepcopy(obj)
-
-    def not_served(self, path):
-        group = "/".join(path.split("/")[:3 if path.startswith("/api/") else 4])
-        if group in self.BUILTIN_GROUPS or group in self.served_groups:
-            return None
-        return k8s.ApiError("404 page not found", 404, "")
-
-    def get(self, path, query=None):
-        self.requests.append(("GET", path, False))
-        if path in self.served_groups:
-            return self.served_groups[path]
-        if self.not_served(path):
-            raise self.not_served(path)
-        if path not in self.objects:
-            raise k8s.ApiError("%s not found" % path, 404, "NotFound")
-        return copy.deepcopy(self.objects[path])
-
-    def _namespace_missing(self, body):
-        namespace = (body.get("metadata") or {}).get("namespace")
-        return namespace and NS_PATH + "/" + namespace not in self.objects
-
-    def create(self, path, body, dry_run=False):
-        self.requests.append(("POST", path, dry_run))
-        if self.not_served(path):
-            raise self.not_served(path)
-        if self.on_create is not None:
-            self.on_create(self, path, body)
-        target = path + "/" + body["metadata"]["name"]
-        if self._namespace_missing(body):
-            raise k8s.ApiError("namespaces \"%s\" not found" % body["metadata"]["namespace"], 404, "NotFound")
-        if target in self.objects:
-            raise k8s.ApiError("%s already exists" % target, 409, "AlreadyExists")
-        stored = served(body)
-        if not dry_run:
-            self.objects[target] = stored
-            if self.lost_answers:
-                self.lost_answers -= 1
-                raise k8s.ApiError("%s already exists" % target, 409, "AlreadyExists")
-        return stored
-
-    def merge_patch(self, path, body, dry_run=False):
-        self.requests.append(("PATCH", path, dry_run))
-        if path not in self.objects:
-            raise k8s.ApiError("%s not found" % path, 404, "NotFound")
-        patched = served(k8s.apply_merge_patch(self.objects[path], body))
-        if not dry_run:
-            self.objects[path] = patched
-        return patched
-
-    def writes(self):
-        return [r for r in self.requests if r[0] != "GET"]
+def cluster(*objects, **options):
+    """A FakeApi holding ``objects``; ``options`` go to FakeApi."""
+    api = FakeApi(**options)
+    for obj in objects:
+        put(api, obj)
+    return api
 
 
 def namespace(name="demo", labels=None):
@@ -330,23 +263,25 @@ SECRETS = NS_PATH + "/demo/secrets"
 
 
 def test_create_then_keep_with_one_get_per_object():
-    api = FakeApi([namespace()])
+    api = cluster(namespace())
     objects = [config_map(), secret(stringData={"password": VALUES[0]})]
     results = ap.Applier(api, labels=OURS).apply_all(objects)
     assert [r["action"] for r in results] == [ap.CREATE, ap.CREATE]
     assert api.writes() == [("POST", CM, False), ("POST", SECRETS, False)]
     assert api.objects[CM + "/settings"]["metadata"]["labels"] == OURS
+    assert api.objects[SECRETS + "/creds"]["data"] == {"password": b64(VALUES[0])}
 
     api.requests.clear()
     applier = ap.Applier(api, labels=OURS)
     results = applier.apply_all(objects)
     assert [r["action"] for r in results] == [ap.KEEP, ap.KEEP]
-    assert api.requests == [("GET", CM + "/settings", False), ("GET", SECRETS + "/creds", False)]
+    assert api.calls("method", "path", "dry_run") == [("GET", CM + "/settings", False),
+                                                      ("GET", SECRETS + "/creds", False)]
     assert ap.summary(results)["changed"] is False and applier.diffs == []
 
 
 def test_the_mark_is_put_on_what_is_created_even_without_labels():
-    api = FakeApi([namespace()])
+    api = cluster(namespace())
     ap.Applier(api).apply_all([config_map()])
     assert k8s.is_ours(api.objects[CM + "/settings"])
     api.requests.clear()
@@ -354,7 +289,7 @@ def test_the_mark_is_put_on_what_is_created_even_without_labels():
 
 
 def test_update_sends_one_merge_patch_of_the_fields_set():
-    api = FakeApi([namespace(), served(config_map({"key": "old", "theirs": "x"}, labels=OURS))])
+    api = cluster(namespace(), served(config_map({"key": "old", "theirs": "x"}, labels=OURS)))
     [record] = ap.Applier(api, labels=OURS).apply_all([config_map({"key": "new"})])
     assert record["action"] == ap.UPDATE
     assert api.writes() == [("PATCH", CM + "/settings", False)]
@@ -362,14 +297,14 @@ def test_update_sends_one_merge_patch_of_the_fields_set():
 
 
 def test_foreign_object_is_reused_and_never_written():
-    api = FakeApi([namespace(), served(config_map({"key": "theirs"}, labels={"team": "a"}))])
+    api = cluster(namespace(), served(config_map({"key": "theirs"}, labels={"team": "a"})))
     [record] = ap.Applier(api, labels=OURS).apply_all([config_map({"key": "ours"})])
     assert record["action"] == ap.REUSE and api.writes() == []
     assert ap.summary([record])["reused"] == ["ConfigMap/demo/settings"]
 
 
 def test_check_mode_sends_dry_runs_only():
-    api = FakeApi([namespace(), served(config_map({"key": "old"}, labels=OURS))])
+    api = cluster(namespace(), served(config_map({"key": "old"}, labels=OURS)))
     applier = ap.Applier(api, check_mode=True, labels=OURS)
     results = applier.apply_all([config_map({"key": "new"}), secret(stringData={"p": VALUES[0]})])
     assert [(r["action"], r["sent"]) for r in results] == [(ap.UPDATE, True), (ap.CREATE, True)]
@@ -415,12 +350,7 @@ def test_a_namespace_made_for_an_object_is_reported_once(check_mode):
 
 def test_ensure_namespace_in_check_mode_made_meanwhile_is_kept():
     api = FakeApi()
-
-    def meanwhile(fake, path, body):
-        fake.on_create = None
-        fake.put(namespace(labels=OURS))
-
-    api.on_create = meanwhile
+    api.on_request(lambda fake: put(fake, namespace(labels=OURS)), method="POST", times=1)
     applier = ap.Applier(api, check_mode=True, labels=OURS)
     assert applier.ensure_namespace("demo") == ap.KEEP
     [record] = applier.apply_all([config_map()])
@@ -428,12 +358,15 @@ def test_ensure_namespace_in_check_mode_made_meanwhile_is_kept():
     assert api.writes() == [("POST", NS_PATH, True), ("POST", CM, True)]
 
 
-def test_ensure_namespace_whose_answer_was_lost_is_created():
-    api = FakeApi()
-    api.lost_answers = 1
-    applier = ap.Applier(api, labels=OURS)
+def test_ensure_namespace_whose_answer_was_lost_is_created(monkeypatch):
+    fake = FakeApi()
+    fake.lose_answers(method="POST", path=NS_PATH)  # stored, then the connection drops: k8s.Api asks again
+    applier = ap.Applier(real_api(fake, monkeypatch), labels=OURS)
     assert applier.ensure_namespace("demo") == ap.CREATE
     assert [r["ref"] for r in applier.results] == ["Namespace/demo"]
+    assert fake.calls() == [("GET", NS_PATH + "/demo"), ("POST", NS_PATH), ("POST", NS_PATH),
+                            ("GET", NS_PATH + "/demo")]
+    assert fake.objects[NS_PATH + "/demo"]["metadata"]["labels"] == OURS
 
 
 def test_check_mode_without_creating_namespaces_sends_nothing_into_a_missing_one():
@@ -456,14 +389,14 @@ KNATIVE_API = {"/apis/operator.knative.dev/v1beta1": {"resources": [
 
 
 def test_a_kind_not_served_yet():
-    api = FakeApi([namespace("knative-serving")])
+    api = cluster(namespace("knative-serving"))
     [record] = ap.Applier(api, check_mode=True, labels=OURS).apply_all([KNATIVE])
     assert (record["action"], record["sent"]) == (ap.CREATE, False)
     assert "kind KnativeServing is not served yet" in record["why"] and api.writes() == []
     with pytest.raises(k8s.ApiError, match="KnativeServing/knative-serving/knative-serving: kind KnativeServing is "
                                            "not served by operator.knative.dev/v1beta1"):
         ap.Applier(api, labels=OURS).apply_all([KNATIVE])
-    api.served_groups.update(KNATIVE_API)
+    api.objects.update(KNATIVE_API)  # its CRD installed
     [record] = ap.Applier(api, labels=OURS).apply_all([KNATIVE])
     assert record["action"] == ap.CREATE and record["ready"] is False
     assert api.writes()[-1] == ("POST", "/apis/operator.knative.dev/v1beta1/namespaces/knative-serving/"
@@ -476,7 +409,7 @@ WIDGET_API = {"/apis/example.com/v1": {"resources": [{"name": "widgets", "kind":
 
 
 def test_a_namespaced_kind_without_a_namespace_is_refused_before_any_write():
-    api = FakeApi(served_groups=WIDGET_API)
+    api = FakeApi(WIDGET_API)
     assert ap.objects_of([WIDGET]) == ([WIDGET], [])  # its scope is known only to the API
     with pytest.raises(ValueError, match="^Widget/w: metadata.namespace must be set for a namespaced kind$"):
         ap.Applier(api, labels=OURS).apply_all([WIDGET])
@@ -489,14 +422,9 @@ def test_a_namespaced_kind_without_a_namespace_is_refused_before_any_write():
     (lambda wanted: config_map({"key": "other"}, labels={}), ap.REUSE, False),  # someone else's
 ])
 def test_a_create_answered_already_exists_decides_again(stored, action, patched):
-    api = FakeApi([namespace()])
+    api = cluster(namespace())
     wanted = config_map()
-
-    def meanwhile(fake, path, body):
-        fake.on_create = None
-        fake.put(served(stored(ap.with_labels(wanted, OURS))))
-
-    api.on_create = meanwhile
+    api.on_request(lambda fake: put(fake, served(stored(ap.with_labels(wanted, OURS)))), method="POST", times=1)
     applier = ap.Applier(api, labels=OURS)
     [record] = applier.apply_all([wanted])
     assert record["action"] == action
@@ -506,12 +434,15 @@ def test_a_create_answered_already_exists_decides_again(stored, action, patched)
     assert len(applier.results) == 1
 
 
-def test_a_create_whose_answer_was_lost_is_reported_as_created():
-    api = FakeApi([namespace()])
-    api.lost_answers = 1
-    [record] = ap.Applier(api, labels=OURS).apply_all([config_map()])
+def test_a_create_whose_answer_was_lost_is_reported_as_created(monkeypatch):
+    fake = cluster(namespace())
+    fake.lose_answers(method="POST", path=CM)  # stored, then the connection drops: k8s.Api asks again
+    [record] = ap.Applier(real_api(fake, monkeypatch), labels=OURS).apply_all([config_map()])
     assert record["action"] == ap.CREATE
-    assert [w[0] for w in api.writes()] == ["POST"]
+    # the one create, sent again by k8s.Api, finds what it stored: read again and neither patched nor reused
+    assert fake.calls() == [("GET", CM + "/settings"), ("GET", NS_PATH + "/demo"), ("POST", CM), ("POST", CM),
+                            ("GET", CM + "/settings")]
+    assert fake.objects[CM + "/settings"]["metadata"]["labels"] == OURS
     assert ap.summary([record])["changed"] is True
 
 
@@ -526,7 +457,7 @@ def test_ensure_namespace_creates_with_our_labels():
 
 @pytest.mark.parametrize("labels", [None, {}, {"team": "theirs"}, OURS, {k8s.MANAGED_BY: "helm"}])
 def test_ensure_namespace_never_changes_an_existing_namespace(labels):
-    api = FakeApi([namespace(labels=labels)])
+    api = cluster(namespace(labels=labels))
     before = copy.deepcopy(api.objects)
     applier = ap.Applier(api, labels=dict(OURS, extra="wanted"))
     assert applier.ensure_namespace("demo", {"more": "x"}) == ap.KEEP
@@ -538,12 +469,7 @@ def test_ensure_namespace_never_changes_an_existing_namespace(labels):
 
 def test_ensure_namespace_made_meanwhile_is_no_failure():
     api = FakeApi()
-
-    def meanwhile(fake, path, body):
-        fake.on_create = None
-        fake.put(namespace(labels={"team": "theirs"}))
-
-    api.on_create = meanwhile
+    api.on_request(lambda fake: put(fake, namespace(labels={"team": "theirs"})), method="POST", times=1)
     applier = ap.Applier(api, labels=OURS)
     assert applier.ensure_namespace("demo") == ap.KEEP
     assert applier.apply_all([config_map()])[0]["action"] == ap.CREATE
@@ -551,19 +477,6 @@ def test_ensure_namespace_made_meanwhile_is_no_failure():
 
 
 # ------------------------------------------------------------------ waiting
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps = []
-
-    def __call__(self):
-        return self.now
-
-    def pause(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def job(conditions=None):
@@ -581,55 +494,54 @@ def applied(api, objects):
 
 
 def test_wait_for_fails_at_once_on_a_final_failure():
-    api = FakeApi([namespace()])
+    api = cluster(namespace())
     applier = applied(api, [job()])
     assert applier.results[0]["ready"] is False
     path = "/apis/batch/v1/namespaces/demo/jobs/migrate"
     api.objects[path]["status"] = {"conditions": [
         {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "too many failures"}]}
     clock = Clock()
-    message = applier.wait_for(waiter.Deadline(600, clock, clock.pause), 2, "Database")
+    message = applier.wait_for(waiter.Deadline(600, clock, clock.sleep), 2, "Database")
     assert message == ("Database: Job demo/migrate failed: Failed=True (BackoffLimitExceeded: too many failures)")
-    assert clock.sleeps == []
+    assert clock.slept == []
 
 
 def test_wait_for_names_the_object_on_timeout():
-    api = FakeApi([namespace()])
+    api = cluster(namespace())
     applier = applied(api, [job(), config_map()])
     clock = Clock()
-    message = applier.wait_for(waiter.Deadline(10, clock, clock.pause), 2, "Database")
+    message = applier.wait_for(waiter.Deadline(10, clock, clock.sleep), 2, "Database")
     assert message.splitlines() == [
         "Timed out after 10s: 1 of 1 resource(s) not ready:",
         "- Database: Job demo/migrate: waiting for Job Complete; last status: no Complete condition yet; "
         "0 active, 0 succeeded, 0 failed"]
-    assert clock.now == 10 and sum(clock.sleeps) == 10
+    assert clock.now == 10 and sum(clock.slept) == 10
     assert applier.results[0]["ready"] is False and ap.summary(applier.results)["ready"] is False
 
 
 def test_wait_for_returns_once_everything_is_ready():
-    api = FakeApi([namespace()])
+    api = cluster(namespace())
     applier = applied(api, [job(), config_map()])
-    reads = []
+    clock = Clock()
 
-    def pause(seconds):
-        reads.append(seconds)
+    def complete():
         api.objects["/apis/batch/v1/namespaces/demo/jobs/migrate"]["status"] = {"conditions": [{"type": "Complete",
                                                                                 "status": "True"}]}
 
-    clock = Clock()
-    assert applier.wait_for(waiter.Deadline(60, clock, pause), 2) is None
-    assert reads == [2] and applier.results[0]["ready"] is True
+    clock.on_sleep(complete)
+    assert applier.wait_for(waiter.Deadline(60, clock, clock.sleep), 2) is None
+    assert clock.slept == [2] and applier.results[0]["ready"] is True
     assert ap.summary(applier.results)["ready"] is True
 
 
 def test_objects_found_ready_are_not_waited_for():
-    api = FakeApi([namespace(), served(ap.with_labels(job([{"type": "Complete", "status": "True"}]), OURS))])
+    api = cluster(namespace(), served(ap.with_labels(job([{"type": "Complete", "status": "True"}]), OURS)))
     applier = applied(api, [job()])
     assert applier.results[0] == dict(applier.results[0], action=ap.KEEP, ready=True)
     api.requests.clear()
     clock = Clock()
-    assert applier.wait_for(waiter.Deadline(60, clock, clock.pause), 2) is None
-    assert api.requests == [] and clock.sleeps == []
+    assert applier.wait_for(waiter.Deadline(60, clock, clock.sleep), 2) is None
+    assert api.requests == [] and clock.slept == []
 
 
 def test_summary():
