@@ -57,11 +57,6 @@ def test_read_gives_none_for_404_only():
     assert api.calls("path", "query")[-1] == ("/a", {"labelSelector": "a=b"})
 
 
-class Response:
-    def __init__(self, data):
-        self.data = data
-
-
 class Urllib3Response:
     """What urllib3 answers: status, reason, headers and the raw body."""
 
