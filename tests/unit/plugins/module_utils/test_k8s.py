@@ -81,7 +81,9 @@ class RestClient:
         from kubernetes.client.rest import RESTResponse
 
         self.requests.append((method, url, body, headers or {}))
-        answer = self.answers.pop(0) if self.answers else (200, json.dumps({"method": method}), {})
+        if not self.answers:
+            return RESTResponse(Urllib3Response(200, json.dumps({"method": method}).encode()))
+        answer = self.answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
         status, data, headers = answer
