@@ -16,6 +16,7 @@ __metaclass__ = type
 import base64
 import binascii
 import difflib
+import fnmatch
 import functools
 import ipaddress
 import json
@@ -611,12 +612,17 @@ def closest(name, known):
     return close[0] if close else None
 
 
-def unknown_settings(names, role, roles_dir=ROLES_DIR):
-    """Messages for the names of ``role`` (its prefix) and the shared ones (orchestrator_) that no role declares."""
+def unknown_settings(names, role, others=(), roles_dir=ROLES_DIR):
+    """Messages for the names of ``role`` (its prefix) and the shared ones (orchestrator_) that no role declares.
+
+    ``others`` are names or shell-style patterns of variables that belong to something else.
+    """
     roles, known = collection_settings(roles_dir)
     messages = []
     for name in sorted(set(str(n) for n in names)):
         if name in known or owner(name, roles) not in (role, "orchestrator"):
+            continue
+        if any(fnmatch.fnmatchcase(name, str(pattern)) for pattern in others or ()):
             continue
         suggestion = closest(name, known)
         messages.append("%s is set but no role of the collection has such a setting, so it would be ignored%s" % (

@@ -81,7 +81,8 @@ def test_the_shared_settings_are_declared_once_in_the_common_role():
     shared = set(role_defaults(COMMON))
     assert {"orchestrator_components", "orchestrator_catalog_source", "orchestrator_catalog_source_namespace",
             "orchestrator_workflow_namespace", "orchestrator_rhdh_namespace", "orchestrator_gitops_enabled",
-            "orchestrator_tekton_enabled", "orchestrator_argocd_namespace", "orchestrator_argocd_instance"} == shared
+            "orchestrator_tekton_enabled", "orchestrator_argocd_namespace", "orchestrator_argocd_instance",
+            "orchestrator_other_settings"} == shared
     for role in ROLES:
         if role != COMMON:
             assert shared.isdisjoint(role_defaults(role)), role

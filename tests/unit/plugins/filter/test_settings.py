@@ -223,17 +223,25 @@ def test_unknown_settings(roles_dir):
     names = ["serverless_chanel", "serverless_channel", "serverless_logic_chanel", "orchestrator_workflow_namspace",
              "orchestrator_components", "orchestrator_cluster_domain", "orchestrator_kubeconfig", "rhdh_whatever",
              "__serverless_poll_delay", "serverless_zzz_qqq"]
-    assert s.unknown_settings(names, "serverless", roles_dir) == [
+    assert s.unknown_settings(names, "serverless", roles_dir=roles_dir) == [
         "orchestrator_workflow_namspace is set but no role of the collection has such a setting, so it would be "
         "ignored; did you mean orchestrator_workflow_namespace?",
         "serverless_chanel is set but no role of the collection has such a setting, so it would be ignored; did you "
         "mean serverless_channel?",
         "serverless_zzz_qqq is set but no role of the collection has such a setting, so it would be ignored."]
     # serverless_logic_ names belong to serverless_logic, not to serverless.
-    logic = s.unknown_settings(names, "serverless_logic", roles_dir)
+    logic = s.unknown_settings(names, "serverless_logic", roles_dir=roles_dir)
     assert [m.split()[0] for m in logic] == ["orchestrator_workflow_namspace", "serverless_logic_chanel"]
     assert "did you mean serverless_logic_channel?" in logic[1]
-    assert s.unknown_settings(["rhdh_whatever"], "serverless", roles_dir) == []
+    assert s.unknown_settings(["rhdh_whatever"], "serverless", roles_dir=roles_dir) == []
+
+
+def test_unknown_settings_leaves_out_what_belongs_to_something_else(roles_dir):
+    """Another role of the inventory may share a prefix: orchestrator_other_settings names its variables."""
+    names = ["serverless_users", "serverless_databases", "serverless_chanel", "orchestrator_workflow_namspace"]
+    messages = s.unknown_settings(names, "serverless", ["serverless_users", "serverless_data*"], roles_dir=roles_dir)
+    assert [m.split()[0] for m in messages] == ["orchestrator_workflow_namspace", "serverless_chanel"]
+    assert s.unknown_settings(names, "serverless", ["*"], roles_dir=roles_dir) == []
 
 
 def test_owner():
