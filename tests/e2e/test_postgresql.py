@@ -275,3 +275,21 @@ def test_site_playbook_runs_prerequisites_then_postgresql(cluster, tmp_path):
     preflight = proc.stdout.index("TASK [parodos.orchestrator.prerequisites : Read the cluster and run the checks]")
     assert proc.stdout.index("TASK [parodos.orchestrator.postgresql : Run the reference PostgreSQL]") > preflight
     assert cluster.store.get("apps/v1", "StatefulSet", NAME, NS)["status"]["readyReplicas"] == 1
+
+
+def test_a_changed_setting_shows_a_diff_of_what_is_set_and_nothing_else(cluster, tmp_path):
+    rc, output, dummy, dummy2 = run_role(cluster, tmp_path)
+    assert rc == 0, output
+    resources = {"requests": {"cpu": "100m", "memory": "512Mi"}, "limits": {"memory": "2Gi"}}
+    for check in (True, False):
+        rc, output, recap, dummy = run_role(cluster, tmp_path, {"postgresql_resources": resources}, check=check,
+                                            args=("--diff",))
+        assert rc == 0, output
+        assert recap["changed"] == 1, output
+        assert re.search(r'^-\s+"memory": "1Gi"', output, re.M), output
+        assert re.search(r'^\+\s+"memory": "2Gi"', output, re.M), output
+        assert re.search(r'^\+\s+"memory": "512Mi"', output, re.M), output
+        assert "managedFields" not in output and "resourceVersion" not in output
+        assert password(cluster) not in output
+    [container] = cluster.store.get("apps/v1", "StatefulSet", NAME, NS)["spec"]["template"]["spec"]["containers"]
+    assert container["resources"] == resources
