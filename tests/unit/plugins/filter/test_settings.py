@@ -95,8 +95,8 @@ def test_quantities_and_resources():
     assert s.storage_problem("1024") == "it is 1024 bytes, a volume needs at least 1Mi"
     assert "above zero" in s.storage_problem("0Gi")
     assert "not a Kubernetes quantity" in s.storage_problem("1gb")
-    good = {"requests": {"cpu": "250m", "memory": "64Mi"}, "limits": {"cpu": 1, "memory": "1Gi",
-                                                                       "nvidia.com/gpu": 1}}
+    good = {"requests": {"cpu": "250m", "memory": "64Mi"},
+            "limits": {"cpu": 1, "memory": "1Gi", "nvidia.com/gpu": 1}}
     assert s.resources_problems(good) == []
     assert s.resources_problems({"requests": None}) == []
     problems = s.resources_problems({"request": {}, "limits": {"memroy": "1Gi", "cpu": "lots"}})
