@@ -34,6 +34,8 @@ DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 HOST_LABEL = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?$")
+SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+PLURAL = re.compile(r"^[a-z][a-z0-9]*(/[a-z]+)?$")
 
 
 def _text(value, limit=120):
@@ -70,17 +72,26 @@ def _kind(value):
     return type(value).__name__
 
 
-def namespace_problem(value):
-    """Why ``value`` is not a namespace name (a DNS-1123 label), or ''."""
+def _text_problem(value, limit=None):
+    """Why ``value`` is not a non-empty string of at most ``limit`` characters, or ''."""
     if not isinstance(value, str):
         return "it is a %s, not a string" % _kind(value)
     if not value:
         return "it is empty"
-    if len(value) > 63:
-        return "it has %d characters, at most 63 are allowed" % len(value)
-    if not DNS_LABEL.match(value):
-        return "only lower-case letters, digits and -, starting and ending with a letter or digit, are allowed"
+    if limit is not None and len(value) > limit:
+        return "it has %d characters, at most %d are allowed" % (len(value), limit)
     return ""
+
+
+def _pattern_problem(value, limit, pattern, allowed):
+    """``_text_problem``, then ``allowed`` when ``value`` does not match ``pattern``."""
+    return _text_problem(value, limit) or ("" if pattern.match(value) else allowed)
+
+
+def namespace_problem(value):
+    """Why ``value`` is not a namespace name (a DNS-1123 label), or ''."""
+    return _pattern_problem(value, 63, DNS_LABEL, "only lower-case letters, digits and -, starting and ending with "
+                                                  "a letter or digit, are allowed")
 
 
 def service_name_problem(value):
@@ -93,47 +104,29 @@ def service_name_problem(value):
 
 def name_problem(value):
     """Why ``value`` is not an object name (a DNS-1123 subdomain), or ''."""
-    if not isinstance(value, str):
-        return "it is a %s, not a string" % _kind(value)
-    if not value:
-        return "it is empty"
-    if len(value) > 253:
-        return "it has %d characters, at most 253 are allowed" % len(value)
-    if not DNS_SUBDOMAIN.match(value):
-        return "only lower-case letters, digits, - and ., starting and ending with a letter or digit, are allowed"
-    return ""
+    return _pattern_problem(value, 253, DNS_SUBDOMAIN, "only lower-case letters, digits, - and ., starting and "
+                                                       "ending with a letter or digit, are allowed")
 
 
 def secret_key_problem(value):
     """Why ``value`` is not a key of a Secret or ConfigMap, or ''."""
-    if not isinstance(value, str):
-        return "it is a %s, not a string" % _kind(value)
-    if not value:
-        return "it is empty"
-    if len(value) > 253:
-        return "it has %d characters, at most 253 are allowed" % len(value)
-    if value in (".", "..") or not re.match(r"^[-._a-zA-Z0-9]+$", value):
-        return "only letters, digits, -, _ and . are allowed"
-    return ""
+    problem = _pattern_problem(value, 253, SECRET_KEY, "only letters, digits, -, _ and . are allowed")
+    return problem or ("only letters, digits, -, _ and . are allowed" if value in (".", "..") else "")
 
 
 def plural_problem(value):
     """Why ``value`` is not a resource as RBAC names it (plural, optional subresource, or *), or ''."""
-    if not isinstance(value, str):
-        return "it is a %s, not a string" % _kind(value)
-    if not value:
-        return "it is empty"
-    if value == "*" or re.match(r"^[a-z][a-z0-9]*(/[a-z]+)?$", value):
-        return ""
-    return "only lower-case letters and digits (and /subresource) are allowed"
+    problem = _text_problem(value)
+    if problem or value == "*":
+        return problem
+    return "" if PLURAL.match(value) else "only lower-case letters and digits (and /subresource) are allowed"
 
 
 def host_problem(value):
     """Why ``value`` is not a host name or an IP address (no scheme, port or path), or ''."""
-    if not isinstance(value, str):
-        return "it is a %s, not a string" % _kind(value)
-    if not value:
-        return "it is empty"
+    problem = _text_problem(value)
+    if problem:
+        return problem
     if "://" in value:
         return "leave out the scheme (%s://)" % value.split("://", 1)[0]
     if "/" in value:
@@ -167,10 +160,9 @@ def postgresql_host_problem(value):
 
 def url_problem(value, schemes=("http", "https")):
     """Why ``value`` is not a URL with one of ``schemes`` and a host, or ''."""
-    if not isinstance(value, str):
-        return "it is a %s, not a string" % _kind(value)
-    if not value:
-        return "it is empty"
+    problem = _text_problem(value)
+    if problem:
+        return problem
     if any(c.isspace() for c in value):
         return "it contains white space"
     try:
@@ -332,10 +324,9 @@ DIGEST_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
 
 def image_problem(value):
     """Why ``value`` is not a container image reference ([registry/]path[:tag][@digest]), or ''."""
-    if not isinstance(value, str):
-        return "it is a %s, not a string" % _kind(value)
-    if not value:
-        return "it is empty"
+    problem = _text_problem(value)
+    if problem:
+        return problem
     if any(c.isspace() for c in value):
         return "it contains white space"
     if "://" in value:
@@ -383,10 +374,9 @@ SRI_ALGORITHMS = {"sha256": 32, "sha384": 48, "sha512": 64}
 
 def integrity_problem(value):
     """Why ``value`` is not a Subresource Integrity hash that Developer Hub takes (sha256/384/512), or ''."""
-    if not isinstance(value, str):
-        return "it is a %s, not a string" % _kind(value)
-    if not value:
-        return "it is empty"
+    problem = _text_problem(value)
+    if problem:
+        return problem
     algorithm, dash, digest = value.strip().partition("-")
     if not dash or not algorithm:
         return "it must start with sha256-, sha384- or sha512-"
@@ -409,10 +399,9 @@ EMAIL_DISPLAY = re.compile(r"^(?P<name>[^<>\r\n]*?)\s*<(?P<address>[^<>]*)>$")
 
 def email_problem(value):
     """Why ``value`` is not an e-mail address (address@domain, or Display Name <address@domain>), or ''."""
-    if not isinstance(value, str):
-        return "it is a %s, not a string" % _kind(value)
-    if not value:
-        return "it is empty"
+    problem = _text_problem(value)
+    if problem:
+        return problem
     display = EMAIL_DISPLAY.match(value)
     address = display.group("address") if display else value
     if any(c.isspace() for c in address):
@@ -436,10 +425,9 @@ def email_problem(value):
 
 def git_ref_problem(value):
     """Why ``value`` is not a git branch or tag name usable in a URL path, or ''."""
-    if not isinstance(value, str):
-        return "it is a %s, not a string" % _kind(value)
-    if not value:
-        return "it is empty"
+    problem = _text_problem(value)
+    if problem:
+        return problem
     bad = sorted({c for c in value if c.isspace() or ord(c) < 32 or ord(c) == 127 or c in "~^:?*[\\#%"})
     if bad:
         return "it contains %s" % " ".join(repr(c) for c in bad)
@@ -459,10 +447,9 @@ SEMVER = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
 
 def npm_package_problem(value):
     """Why ``value`` is not name@version of an npm package without its scope, or ''."""
-    if not isinstance(value, str):
-        return "it is a %s, not a string" % _kind(value)
-    if not value:
-        return "it is empty"
+    problem = _text_problem(value)
+    if problem:
+        return problem
     if value.startswith("@"):
         return "leave out the scope (%s): rhdh_plugin_scope adds it" % value.split("/", 1)[0]
     name, at, version = value.partition("@")
