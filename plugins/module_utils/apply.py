@@ -29,6 +29,9 @@ MARK = {k8s.MANAGED_BY: k8s.OWNERSHIP_LABELS[k8s.MANAGED_BY]}
 NOT_WANTED = ("apiVersion", "kind", "metadata", "status")
 # Metadata fields the collection sets.
 WANTED_METADATA = ("labels", "annotations")
+# Plural and scope of every kind the collection applies, without discovery documents.
+RESOURCES = dict(k8s.KNOWN_RESOURCES)
+RESOURCES.update(k8s.KNOWN_CUSTOM_RESOURCES)
 
 
 def ref(obj):
@@ -128,18 +131,26 @@ def redact(obj):
     return out
 
 
+def documents(definition):
+    """(definition, "") with a string read as YAML documents, or (None, why) when it is not valid YAML."""
+    if not isinstance(definition, str):
+        return definition, ""
+    import yaml
+
+    try:
+        return [doc for doc in yaml.safe_load_all(definition) if doc is not None], ""
+    except yaml.YAMLError as exc:
+        return None, "definition is not valid YAML: %s" % " ".join(str(exc).split())
+
+
 def redacted_definition(definition):
     """``definition`` as the task result may show it: the values of every Secret in it replaced.
 
     A string is read as YAML documents; one that is not valid YAML is not shown at all.
     """
-    if isinstance(definition, str):
-        import yaml
-
-        try:
-            definition = [doc for doc in yaml.safe_load_all(definition) if doc is not None]
-        except yaml.YAMLError:
-            return REDACTED
+    definition, why = documents(definition)
+    if why:
+        return REDACTED
     if isinstance(definition, list):
         return [redacted_definition(item) for item in definition]
     if isinstance(definition, dict):
@@ -172,6 +183,13 @@ def diff(current, wanted):
     return {"before": named(before) if current is not None else {}, "after": named(after)}
 
 
+def record_of(obj, action):
+    """The result entry of one object."""
+    meta = obj.get("metadata") or {}
+    return {"ref": ref(obj), "api_version": obj.get("apiVersion"), "kind": obj.get("kind"), "name": meta.get("name"),
+            "namespace": meta.get("namespace") or "", "action": action, "ready": None, "sent": True}
+
+
 def patch_of(wanted):
     """The merge patch that makes an object of ours what is wanted."""
     return wanted_fields(wanted)
@@ -185,7 +203,7 @@ class Applier:
         self.check_mode = check_mode
         self.labels = dict(labels or {}, **MARK)
         self.create_namespaces = create_namespaces
-        self.discovery = k8s.Discovery(api, {**k8s.KNOWN_RESOURCES, **k8s.KNOWN_CUSTOM_RESOURCES})
+        self.discovery = k8s.Discovery(api, RESOURCES)
         self.namespaces = {}  # name -> exists (True/False) as found or made
         self.dry_run_namespaces = set()  # created by a dry run: reported once, still missing
         self.results = []
@@ -200,14 +218,13 @@ class Applier:
         Raises ApiError when the kind is not served, ValueError when a namespaced object has no namespace.
         """
         meta = obj.get("metadata") or {}
-        resource, why = self.discovery.resource(obj["apiVersion"], obj["kind"])
-        if resource is None:
+        path, namespaced, why = self.discovery.path(obj["apiVersion"], obj["kind"], meta.get("namespace") or "",
+                                                    meta["name"] if with_name else "")
+        if path is None:
             raise k8s.ApiError("%s: %s" % (ref(obj), why), 404)
-        plural, namespaced = resource
-        namespace = meta.get("namespace", "") if namespaced else ""
-        if namespaced and not namespace:
+        if namespaced and not meta.get("namespace"):
             raise ValueError("%s: metadata.namespace must be set for a namespaced kind" % ref(obj))
-        return k8s.api_path(obj["apiVersion"], plural, namespace, meta["name"] if with_name else "")
+        return path
 
     def read(self, obj):
         """(current object or None, served): None when absent; served False when the kind is not served."""
@@ -251,8 +268,7 @@ class Applier:
             self.namespaces[name] = not self.check_mode
             if self.check_mode:
                 self.dry_run_namespaces.add(name)
-        self.results.append({"ref": ref(body), "api_version": "v1", "kind": "Namespace", "name": name, "namespace": "",
-                             "action": CREATE, "ready": None, "sent": True})
+        self.results.append(record_of(body, CREATE))
         self.diffs.append(diff(None, body))
         return CREATE
 
@@ -285,8 +301,7 @@ class Applier:
             created = self.ensure_namespace(name, (wanted.get("metadata") or {}).get("labels")) == CREATE
             if created:
                 return self.results[-1]
-            record = {"ref": "Namespace/%s" % name, "api_version": "v1", "kind": "Namespace", "name": name,
-                      "namespace": "", "action": KEEP, "ready": None, "sent": True}
+            record = record_of(wanted, KEEP)
             self.results.append(record)
             return record
         wanted = with_labels(wanted, self.labels)
@@ -294,11 +309,10 @@ class Applier:
         what = ref(wanted)
         current, served = self.read(wanted)
         namespace = meta.get("namespace")
-        if current is None and namespace and wanted.get("kind") != "Namespace" and self.create_namespaces:
+        if current is None and namespace and self.create_namespaces:
             self.ensure_namespace(namespace)
         action = decide(current, wanted)
-        record = {"ref": what, "api_version": wanted["apiVersion"], "kind": wanted.get("kind"), "name": meta.get("name"),
-                  "namespace": namespace or "", "action": action, "ready": None, "sent": True}
+        record = record_of(wanted, action)
         if action in (CREATE, UPDATE):
             self.diffs.append(diff(current, wanted))
         if action == CREATE:
@@ -319,10 +333,8 @@ class Applier:
                     return self.apply_again(wanted, record)
         elif action == UPDATE:
             current = self._update(wanted, what)
-        if rd.rule_of(wanted["apiVersion"], wanted["kind"]) is not None and not self.check_mode:
-            # What a write answers is the object before any controller saw the change: not ready yet.
-            written = action in (CREATE, UPDATE)
-            record["ready"] = not written and rd.evaluate(self.wait_item(wanted), current)[0] == rd.READY
+        # What a write answers is the object before any controller saw the change: not ready yet.
+        self.note_readiness(record, wanted, current, action not in (CREATE, UPDATE))
         self.results.append(record)
         return record
 
@@ -349,10 +361,15 @@ class Applier:
         elif action == REUSE:
             self.diffs.pop()
         record["action"] = CREATE if action == KEEP else action
-        if rd.rule_of(wanted["apiVersion"], wanted["kind"]) is not None and not self.check_mode:
-            record["ready"] = action == REUSE and rd.evaluate(self.wait_item(wanted), current)[0] == rd.READY
+        self.note_readiness(record, wanted, current, action == REUSE)
         self.results.append(record)
         return record
+
+    def note_readiness(self, record, wanted, current, as_read):
+        """Set ``ready`` of an object with a readiness rule (not in check mode): from ``current`` when it is the
+        object as read (``as_read``), else False (just written: no controller has seen it yet)."""
+        if rd.rule_of(wanted["apiVersion"], wanted["kind"]) is not None and not self.check_mode:
+            record["ready"] = as_read and rd.evaluate(self.wait_item(wanted), current)[0] == rd.READY
 
     def apply_all(self, objects):
         for obj in objects:
@@ -374,28 +391,23 @@ class Applier:
 
         Returns None, or the message naming what failed or is still not ready.
         """
-        pending = []
-        total = len([1 for _obj, record in self.applied if record.get("ready") is not None])
-        for obj, record in self.applied:
-            if record.get("ready") is False:
-                item = self.wait_item(obj, component or ref(obj))
-                if item is not None:
-                    pending.append((item, record))
+        total = sum(1 for _obj, record in self.applied if record.get("ready") is not None)
+        pending = [(self.wait_item(obj, component or ref(obj)), record, obj)
+                   for obj, record in self.applied if record.get("ready") is False]
         last = {}
         for _elapsed in waiter.polls(deadline, sleep):
-            for item, record in list(pending):
-                obj, _served = self.read({"apiVersion": item["api_version"], "kind": item["kind"],
-                                          "metadata": {"name": item["name"], "namespace": item["namespace"]}})
-                state, text = rd.evaluate(item, obj)
+            for entry in list(pending):
+                item, record, obj = entry
+                state, text = rd.evaluate(item, self.read(obj)[0])
                 last[id(item)] = text
                 if state == rd.READY:
                     record["ready"] = True
-                    pending.remove((item, record))
+                    pending.remove(entry)
                 elif state == rd.FAILED:
                     return rd.failure_message(item, text)
             if not pending:
                 return None
-        return rd.timeout_message(deadline.timeout, [(item, last.get(id(item), "not read")) for item, _record in pending],
+        return rd.timeout_message(deadline.timeout, [(item, last.get(id(item), "not read")) for item, _r, _o in pending],
                                   total)
 
 
@@ -408,13 +420,9 @@ def objects_of(definition, where="definition"):
     An error names the index (``definition[2]``, ``definition[2][0]`` in a nested list), the kind and
     name when known, and the field.
     """
-    if isinstance(definition, str):
-        import yaml
-
-        try:
-            definition = [doc for doc in yaml.safe_load_all(definition) if doc is not None]
-        except yaml.YAMLError as exc:
-            return [], ["definition is not valid YAML: %s" % " ".join(str(exc).split())]
+    definition, why = documents(definition)
+    if why:
+        return [], [why]
     if isinstance(definition, dict):
         definition = [definition]
     if not isinstance(definition, list):
@@ -438,8 +446,7 @@ def objects_of(definition, where="definition"):
         if missing:
             errors.append("%s (%s): %s must be set" % (at, what, ", ".join(missing)))
             continue
-        key = (obj["apiVersion"], obj["kind"])
-        known = k8s.KNOWN_RESOURCES.get(key) or k8s.KNOWN_CUSTOM_RESOURCES.get(key)
+        known = RESOURCES.get((obj["apiVersion"], obj["kind"]))
         if known is not None and known[1] and not meta.get("namespace"):
             errors.append("%s (%s): metadata.namespace must be set for a namespaced kind" % (at, what))
             continue

@@ -247,6 +247,15 @@ class Discovery:
             return None, "kind %s is not served by %s" % (kind, api_version)
         return (entry["name"], bool(entry.get("namespaced"))), ""
 
+    def path(self, api_version, kind, namespace="", name=""):
+        """(path, namespaced, "") of an object, or of its collection without ``name``; or (None, None, why) while
+        the kind is not served. The namespace is left out for a cluster-scoped kind."""
+        resource, why = self.resource(api_version, kind)
+        if resource is None:
+            return None, None, why
+        plural, namespaced = resource
+        return api_path(api_version, plural, namespace if namespaced else "", name), namespaced, ""
+
 
 class _Transport:
     """What the kubernetes dynamic client's ``request`` needs of its object: the ApiClient."""

@@ -21,13 +21,13 @@ BUILTIN_KINDS = {("apps", "Deployment"), ("apps", "StatefulSet"), ("batch", "Job
 # The custom resources the collection waits for: (group, kind) -> the condition
 # that says ready, and the conditions (type, status, reason) that say it failed
 # for good, seen for the object's current generation.
+_KNATIVE_RULE = {"type": "Ready", "failed": ()}
+_SONATAFLOW_RULE = {"type": "Succeed", "failed": (("Succeed", "False", "Failure"), ("Succeed", "False", "Duplicated"))}
 CONDITION_RULES = {
-    ("operator.knative.dev", "KnativeServing"): {"type": "Ready", "failed": ()},
-    ("operator.knative.dev", "KnativeEventing"): {"type": "Ready", "failed": ()},
-    ("sonataflow.org", "SonataFlowPlatform"): {
-        "type": "Succeed", "failed": (("Succeed", "False", "Failure"), ("Succeed", "False", "Duplicated"))},
-    ("sonataflow.org", "SonataFlowClusterPlatform"): {
-        "type": "Succeed", "failed": (("Succeed", "False", "Failure"), ("Succeed", "False", "Duplicated"))},
+    ("operator.knative.dev", "KnativeServing"): _KNATIVE_RULE,
+    ("operator.knative.dev", "KnativeEventing"): _KNATIVE_RULE,
+    ("sonataflow.org", "SonataFlowPlatform"): _SONATAFLOW_RULE,
+    ("sonataflow.org", "SonataFlowClusterPlatform"): _SONATAFLOW_RULE,
     ("rhdh.redhat.com", "Backstage"): {"type": "Deployed", "failed": (("Deployed", "False", "DeployFailed"),)},
 }
 

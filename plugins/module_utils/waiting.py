@@ -54,16 +54,15 @@ class Resolver:
 
     def path(self, item):
         """The object path, or (None, why) while the kind is not served."""
-        resource, why = self.discovery.resource(item["api_version"], item["kind"])
-        if resource is None:
+        path, namespaced, why = self.discovery.path(item["api_version"], item["kind"], item["namespace"], item["name"])
+        if path is None:
             return None, why
-        plural, namespaced = resource
         if namespaced and not item["namespace"]:
             raise Fatal("%s: %s %s is namespaced: set its namespace"
                         % (item["component"], item["kind"], item["name"]))
         if not namespaced:
             item["namespace"] = ""
-        return k8s.api_path(item["api_version"], plural, item["namespace"], item["name"]), ""
+        return path, ""
 
 
 def check(api, resolver, item, rec):

@@ -173,9 +173,12 @@ def argument_spec():
 def main():
     module = k8s.new_module(argument_spec())
     params = module.params
-    # the result shows the options as given, but no value of a Secret
-    invocation = {"module_args": dict(params, definition=ap.redacted_definition(params["definition"]))}
-    objects, errors = ap.objects_of(params["definition"])
+    # the definition is read once (a string as YAML documents); the result shows the options as given, but no
+    # value of a Secret
+    definition, why = ap.documents(params["definition"])
+    invocation = {"module_args": dict(params, definition=ap.redacted_definition(definition) if not why
+                                      else ap.REDACTED)}
+    objects, errors = ap.objects_of(definition) if not why else ([], [why])
     errors += k8s.timing_errors(params["wait_timeout"], params["wait_sleep"])
     mark = (params["labels"] or {}).get(k8s.MANAGED_BY, ap.MARK[k8s.MANAGED_BY])
     if mark != ap.MARK[k8s.MANAGED_BY]:
