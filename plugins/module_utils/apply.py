@@ -41,6 +41,12 @@ def ref(obj):
     return "/".join(str(part) for part in parts if part)
 
 
+def key_of(obj):
+    """(apiVersion, kind, namespace, name) of an object."""
+    meta = obj.get("metadata") or {}
+    return obj.get("apiVersion"), obj.get("kind"), meta.get("namespace") or "", meta.get("name")
+
+
 def with_labels(obj, labels):
     """A copy of ``obj`` carrying ``labels`` besides its own (its own win)."""
     out = copy.deepcopy(obj)
@@ -209,6 +215,7 @@ class Applier:
         self.results = []
         self.applied = []  # (wanted object, its record)
         self.diffs = []
+        self.listed = {}  # (apiVersion, kind, namespace, name) -> ours as listed, read once by read()
 
     # -------------------------------------------------------------- lookups
 
@@ -227,7 +234,13 @@ class Applier:
         return path
 
     def read(self, obj):
-        """(current object or None, served): None when absent; served False when the kind is not served."""
+        """(current object or None, served): None when absent; served False when the kind is not served.
+
+        An object that ``prefetch`` listed is taken from the list the first time, read afresh after that.
+        """
+        listed = self.listed.pop(key_of(obj), None)
+        if listed is not None:
+            return listed, True
         try:
             return self.api.get(self.path(obj)), True
         except k8s.ApiError as exc:
@@ -235,6 +248,36 @@ class Applier:
                 # a Status NotFound: the object is absent; a plain 404: no API serves the kind (yet)
                 return None, not exc.not_served
             raise
+
+    def prefetch(self, objects):
+        """Read our objects of every kind and namespace that ``objects`` hold two or more of with one list.
+
+        Only objects with the collection's mark are listed; one not in the list (absent, or someone else's)
+        is read on its own later. A list that fails is left to those reads.
+        """
+        groups = {}
+        for obj in objects:
+            key = key_of(obj)
+            groups.setdefault(key[:3], []).append(key)
+        selector = ",".join("%s=%s" % item for item in sorted(MARK.items()))
+        for (api_version, kind, namespace), keys in sorted(groups.items()):
+            if len(keys) < 2:
+                continue
+            try:
+                path = self.path({"apiVersion": api_version, "kind": kind, "metadata": {"namespace": namespace}},
+                                 with_name=False)
+                listing = self.api.get(path, {"labelSelector": selector}) or {}
+            except (k8s.ApiError, ValueError):
+                continue
+            wanted = set(keys)
+            for item in listing.get("items") or []:
+                item = dict(item, apiVersion=api_version, kind=kind)  # list items may omit both
+                key = key_of(item)
+                if key in wanted:
+                    if kind == "Namespace" and api_version == "v1":
+                        self.namespaces[key[3]] = True
+                    else:
+                        self.listed[key] = item
 
     def namespace_exists(self, name):
         if name not in self.namespaces:
@@ -372,6 +415,7 @@ class Applier:
             record["ready"] = as_read and rd.evaluate(self.wait_item(wanted), current)[0] == rd.READY
 
     def apply_all(self, objects):
+        self.prefetch(objects)
         for obj in objects:
             self.applied.append((obj, self.apply(obj)))
         return self.results

@@ -147,6 +147,23 @@ def choose_subscription(subscriptions, params):
     return "create", None
 
 
+def resolved_packages(subscriptions, packages, source, source_namespace):
+    """The names of ``packages`` ({name, channel}) that a Subscription resolved by OLM already takes from
+    ``source`` at that channel: the catalog offered them, and OLM says when that stops (the state leaves
+    AtLatestKnown)."""
+    found = set()
+    for sub in subscriptions or []:
+        spec, status = sub.get("spec") or {}, sub.get("status") or {}
+        if (spec.get("source"), spec.get("sourceNamespace")) != (source, source_namespace):
+            continue
+        if status.get("state") != "AtLatestKnown" or not status.get("installedCSV"):
+            continue
+        for package in packages:
+            if spec.get("name") == package["name"] and spec.get("channel") == package["channel"]:
+                found.add(package["name"])
+    return sorted(found)
+
+
 def needs_write(action, subscription, params):
     """Whether the Subscription must be created or patched (so the catalog and namespace must be checked)."""
     if action == "reuse":
@@ -286,9 +303,11 @@ def deployment_ready(dep):
 def evaluate(obs):
     """(state, reason) from one look at the cluster.
 
-    ``obs``: ``subscription``, ``csv_name``, ``csv`` (None when absent) and
-    ``deployments`` (name -> object or None). ``state`` is ``ready``,
-    ``failed`` or ``waiting``.
+    ``obs``: ``subscription``, ``csv_name`` and ``csv`` (None when absent).
+    ``state`` is ``ready``, ``failed`` or ``waiting``. The phase Succeeded is
+    the signal: OLM sets it only once the CSV's Deployments are available, and
+    takes it back when one stops being available. (The Deployments themselves
+    are read only to explain a CSV that is not ready.)
     """
     csv = obs.get("csv")
     if not obs.get("csv_name"):
@@ -300,9 +319,6 @@ def evaluate(obs):
         return "failed", "ClusterServiceVersion %s failed" % obs["csv_name"]
     if phase != "Succeeded":
         return "waiting", "ClusterServiceVersion %s is in phase %s" % (obs["csv_name"], phase or "(none)")
-    not_ready = [name for name in csv_deployments(csv) if not deployment_ready(obs["deployments"].get(name))]
-    if not_ready:
-        return "waiting", "Deployment %s not available" % ", ".join(not_ready)
     return "ready", ""
 
 

@@ -35,9 +35,33 @@ class Failure(Exception):
         self.debug = debug
 
 
+# The options of olm_operator that describe one operator (an entry of ``operators`` may set each).
+OPERATOR_OPTIONS = REQUIRED + ("approval", "starting_csv", "operator_group_target_namespaces", "labels")
+
+
+def operators_of(params):
+    """The settings of each operator olm_operator installs, in order: every entry of ``operators``
+    completed from the module's own options of the same names, or those options alone."""
+    base = dict((key, params[key]) for key in OPERATOR_OPTIONS)
+    base.update(wait=params["wait"], wait_timeout=params["wait_timeout"], wait_sleep=params["wait_sleep"])
+    out = []
+    for entry in params.get("operators") or [{}]:
+        settings = dict(base)
+        settings.update((key, value) for key, value in entry.items() if value is not None)
+        out.append(settings)
+    return out
+
+
 def option_errors(params):
     """Mistakes in the options of olm_operator that the argument spec cannot catch."""
-    errors = ["%s must not be empty" % key for key in REQUIRED if not params[key]]
+    errors = []
+    operators = operators_of(params)
+    for index, settings in enumerate(operators):
+        where = "operators[%d]." % index if params.get("operators") else ""
+        errors += ["%s%s must not be empty" % (where, key) for key in REQUIRED if not settings[key]]
+    addresses = [(s["namespace"], s["subscription_name"]) for s in operators]
+    if len(set(addresses)) != len(addresses):
+        errors.append("operators: two entries name the same Subscription (namespace and subscription_name)")
     if params["wait_timeout"] < 0 or params["wait_sleep"] <= 0:
         errors.append("wait_timeout must be >= 0 and wait_sleep > 0")
     return errors
@@ -91,6 +115,7 @@ class Installer:
                            reused=False, created=[], operator_group="", csv=dict(name="", phase=""),
                            approved_install_plans=[], ready=False)
         self.last_csv = None
+        self.action, self.sub = "create", None  # as decided (see decide)
 
     def items(self, path):
         """The items of a list; a missing collection (its API not served) raises."""
@@ -112,37 +137,38 @@ class Installer:
 
     # -- steps ---------------------------------------------------------------
     def run(self):
+        """All the steps for this one operator (see install_all for several)."""
+        return install_all([self])[0].result
+
+    def decide(self, subs):
+        """Choose the Subscription among ``subs`` (every one of the cluster); the catalog is checked when
+        something is to be written, and before a name conflict is reported. Writes nothing."""
         params = self.params
-        subs = self.items(olm.olm_path("subscriptions"))
         try:
-            action, sub = olm.choose_subscription(subs, params)
+            self.action, self.sub = olm.choose_subscription(subs, params)
             conflict = None
         except ValueError as exc:
-            action, sub, conflict = "create", None, exc
-        if conflict is not None or olm.needs_write(action, sub, params):
-            # the catalog is checked before any write, and before a name conflict is reported
+            self.action, self.sub, conflict = "create", None, exc
+        if conflict is not None or olm.needs_write(self.action, self.sub, params):
             self.check_package()
             if conflict is not None:
                 raise Failure("%s: %s" % (params["component"], conflict))
-        if action == "reuse":
-            meta = sub["metadata"]
+
+    def write(self):
+        """Create or patch what ``decide`` found missing or different."""
+        if self.action == "reuse":
+            meta = self.sub["metadata"]
             self.result.update(reused=True, subscription=dict(name=meta["name"], namespace=meta["namespace"]))
-        elif olm.needs_write(action, sub, params):
+        elif olm.needs_write(self.action, self.sub, self.params):
             self.ensure_namespace()
             self.ensure_operator_group()
-            self.ensure_subscription(sub)
-            sub = None  # written: read it afresh while waiting
-        if self.check_mode:
-            return self.result
-        if params["wait"]:
-            self.wait(action != "reuse", sub)
-        elif sub is not None and olm.target_csv(sub):
-            # nothing written and OLM has picked a CSV: one look tells whether a later wait is needed
-            self.look(sub)
-        if self.result["ready"]:
-            if not self.result["operator_group"] and action == "manage":
-                self.result["operator_group"] = olm.csv_operator_group(self.last_csv)
-        return self.result
+            self.ensure_subscription(self.sub)
+            self.sub = None  # written: read it afresh while waiting
+
+    def done(self):
+        """After the wait or the look: what the result also tells of a ready operator."""
+        if self.result["ready"] and not self.result["operator_group"] and self.action == "manage":
+            self.result["operator_group"] = olm.csv_operator_group(self.last_csv)
 
     def check_package(self):
         params = self.params
@@ -212,7 +238,7 @@ class Installer:
             obs["csv"] = k8s.read(self.api, olm.olm_path("clusterserviceversions", ns, obs["csv_name"]))
             self.last_csv = obs["csv"]
         names = olm.csv_deployments(obs["csv"])
-        if names:
+        if names and olm.evaluate(obs)[0] != "ready":
             items = (k8s.read(self.api, olm.deployment_path(ns)) or {}).get("items") or []
             obs["deployments"] = olm.pick_deployments(items, names)
         obs["error"] = ""
@@ -253,28 +279,60 @@ class Installer:
             return
         self.evaluate(obs)
 
-    def wait(self, approve, sub=None):
-        """Poll until the operator is ready; raises Failure when it failed or the time is up.
+    def poll(self, obs):
+        """One look while waiting: ready, failed (raises Failure) or waiting.
 
         A look whose read failed transiently (k8s.Api gave up retrying it) is
         noted in the report and the polling goes on.
         """
         component = self.params["component"]
-        timeout = self.params["wait_timeout"]
-        deadline = waiter.Deadline(timeout, self.clock, self.sleep)
-        obs = self.new_observation()
-        for _elapsed in waiter.polls(deadline, self.params["wait_sleep"]):
-            try:
-                self.observe(obs, approve, sub)
-            except k8s.ApiError as exc:
-                if not k8s.is_transient(exc.status):
-                    raise Failure("%s: reading the cluster failed: %s" % (component, exc), olm.debug(obs)) from None
-                obs["error"] = "%s (HTTP %s)" % (exc, exc.status)
-            else:
-                state = self.evaluate(obs)
-                if state == "ready":
-                    return
-                if state == "failed":
-                    raise self.fail((component, obs), obs)
-            sub = None  # only the first look uses the Subscription read before
-        raise self.fail((component, obs, timeout), obs)
+        try:
+            self.observe(obs, self.action != "reuse", self.sub)
+        except k8s.ApiError as exc:
+            if not k8s.is_transient(exc.status):
+                raise Failure("%s: reading the cluster failed: %s" % (component, exc), olm.debug(obs)) from None
+            obs["error"] = "%s (HTTP %s)" % (exc, exc.status)
+            return "waiting"
+        finally:
+            self.sub = None  # only the first look uses the Subscription read before
+        state = self.evaluate(obs)
+        if state == "failed":
+            raise self.fail((component, obs), obs)
+        return state
+
+
+def install_all(installers):
+    """Run the Installers together: every Subscription is decided (catalogs checked) before the first
+    write, and every one is written before waiting on any. Then, with ``wait``, polls them all until each
+    is ready (one deadline: the longest wait_timeout); raises Failure for the first that fails or, at the
+    deadline, for the first still not ready. Without ``wait``, looks once at each that had nothing to write
+    and whose Subscription names a CSV. Returns the installers."""
+    if not installers:
+        return installers
+    first = installers[0]
+    subs = first.items(olm.olm_path("subscriptions"))
+    for inst in installers:
+        inst.decide(subs)
+    for inst in installers:
+        inst.write()
+    if first.check_mode:
+        return installers
+    if not first.params["wait"]:
+        for inst in installers:
+            if inst.sub is not None and olm.target_csv(inst.sub):
+                # nothing written and OLM has picked a CSV: one look tells whether a later wait is needed
+                inst.look(inst.sub)
+            inst.done()
+        return installers
+    timeout = max(inst.params["wait_timeout"] for inst in installers)
+    deadline = waiter.Deadline(timeout, first.clock, first.sleep)
+    pending = [(inst, inst.new_observation()) for inst in installers]
+    for _elapsed in waiter.polls(deadline, min(inst.params["wait_sleep"] for inst in installers)):
+        for entry in list(pending):
+            if entry[0].poll(entry[1]) == "ready":
+                entry[0].done()
+                pending.remove(entry)
+        if not pending:
+            return installers
+    inst, obs = pending[0]
+    raise inst.fail((inst.params["component"], obs, timeout), obs)

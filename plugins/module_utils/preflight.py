@@ -46,6 +46,7 @@ ARCH_LABEL = "kubernetes.io/arch"
 CLUSTERVERSION_PATH = "/apis/config.openshift.io/v1/clusterversions/version"
 INGRESS_PATH = "/apis/config.openshift.io/v1/ingresses/cluster"
 CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/"
+SUBSCRIPTIONS_PATH = "/apis/" + OLM_GROUP + "/v1alpha1/subscriptions"
 SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 
 _VERSION_RE = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?")
@@ -323,9 +324,14 @@ def check_cluster_domain(settings, obs):
 def olm_missing(obs):
     """OLM CRD names whose resources no served discovery document lists.
 
+    None when the Subscriptions were listed (``obs["subscriptions"]``): the
+    OLM APIs come with one install, and only a cluster without that list is
+    looked at more closely.
     ``obs["olm_apis"]`` maps each group version of ``OLM_APIS`` to the
     resource names of its discovery document, or None when it is not served.
     """
+    if obs.get("subscriptions") is not None:
+        return []
     apis = obs.get("olm_apis") or {}
     served = set()
     for group_version, wanted in OLM_APIS.items():
@@ -404,6 +410,9 @@ def check_catalog_source(settings, obs):
             "orchestrator_catalog_source / orchestrator_catalog_source_namespace "
             "to a catalog that exists.",
         )
+    if catalog.get("not_needed"):
+        return check("catalog_source", True,
+                     "CatalogSource %s in %s not read: OLM has resolved every package from it." % (name, namespace))
     state = catalog.get("state") or "unknown"
     if state == "READY":
         return check("catalog_source", True,
@@ -431,6 +440,8 @@ def check_package(settings, obs, package):
             "(orchestrator_catalog_source).",
         )
     channels = found.get("channels") or []
+    if found.get("resolved"):
+        return check(cname, True, "Package %s: a Subscription at channel %s is resolved by OLM." % (name, channel))
     if not channel or channel in channels:
         return check(cname, True, "Package %s offers channel %s."
                      % (name, channel or found.get("default_channel") or "(default)"))
@@ -518,7 +529,8 @@ def evaluate(settings, obs):
     }
     is_openshift = obs.get("cluster_version") is not None
     olm = olm_installed(obs)
-    catalog_ready = (obs.get("catalog") or {}).get("state") == "READY"
+    catalog = obs.get("catalog") or {}
+    catalog_ready = catalog.get("state") == "READY" or bool(catalog.get("not_needed"))
     for name in names[1:]:
         if name in ("openshift_version", "cluster_domain"):
             if is_openshift:
@@ -612,8 +624,10 @@ def gather(api, settings):
         ingress = _get(api, INGRESS_PATH, errs) or {}
         obs["domain"] = (ingress.get("spec") or {}).get("domain")
 
+    listing = _get(api, SUBSCRIPTIONS_PATH, errs)
+    obs["subscriptions"] = None if listing is None else listing.get("items") or []
     obs["olm_apis"] = {}
-    for group_version in OLM_APIS:
+    for group_version in OLM_APIS if obs["subscriptions"] is None else ():
         doc = _get(api, "/apis/" + group_version, errs)
         obs["olm_apis"][group_version] = None if doc is None else [
             r["name"] for r in doc.get("resources") or [] if r.get("name")]
@@ -659,15 +673,23 @@ def gather(api, settings):
 def _gather_catalog(api, settings, obs, errs):
     namespace = settings["catalog_source_namespace"]
     source = settings["catalog_source"]
+    resolved = olm.resolved_packages(obs.get("subscriptions"), settings["packages"], source, namespace)
+    obs["packages"] = {name: {"channels": [p["channel"] for p in settings["packages"] if p["name"] == name],
+                              "resolved": True} for name in resolved}
+    if len(resolved) == len(settings["packages"]):
+        # nothing to take from the catalog that OLM has not already taken
+        obs["catalog"] = {"name": source, "namespace": namespace, "state": None, "not_needed": True}
+        return
     catalog = _get(api, api_path("operators.coreos.com/v1alpha1", "catalogsources", namespace, source), errs)
     obs["catalog"] = None
     if catalog is not None:
         state = ((catalog.get("status") or {}).get("connectionState") or {}).get("lastObservedState")
         obs["catalog"] = {"name": source, "namespace": namespace, "state": state}
-    obs["packages"] = {}
     if (obs["catalog"] or {}).get("state") != "READY":
         return
     for package in settings["packages"]:
+        if package["name"] in resolved:
+            continue
         try:
             manifest = olm_install.find_package(api, namespace, package["name"], source)
         except ApiError as exc:

@@ -37,19 +37,23 @@ description:
     C(app.kubernetes.io/managed-by=parodos.orchestrator) and
     C(app.kubernetes.io/part-of=orchestrator), plus O(labels). Existing objects
     without them are never changed.
-  - With O(wait), polls until the ClusterServiceVersion has phase C(Succeeded)
-    and each of its Deployments is ready (status of its current generation,
-    C(Available), every replica available). With C(Manual) approval it
+  - With O(wait), polls until the ClusterServiceVersion has phase C(Succeeded),
+    which OLM sets once its Deployments are available and takes back when one
+    stops being available; the Deployments are read only to explain a CSV that
+    is not ready. With C(Manual) approval it
     approves only the InstallPlan that installs O(starting_csv) or, without
     one, only the first InstallPlan of the initial install; upgrade plans stay
     unapproved. Plans of a reused Subscription are never approved.
   - Without O(wait), when nothing had to be written and the Subscription
-    already names a ClusterServiceVersion, looks once at that CSV and its
-    Deployments and returns RV(ready), so that a later call with O(wait) can be
+    already names a ClusterServiceVersion, looks once at that CSV and returns RV(ready), so that a later call with O(wait) can be
     skipped. Nothing is approved then.
   - A ClusterServiceVersion in phase C(Failed) fails at once. Each request
     is retried while the API server answers with a transient failure, up to
     O(wait_timeout) seconds.
+  - With O(operators), installs several operators in one call: the
+    Subscriptions are read once, every catalog is checked before the first
+    write, every Subscription is written before waiting on any, and O(wait)
+    waits for all of them together.
 extends_documentation_fragment:
   - parodos.orchestrator.cluster
   - parodos.orchestrator.cluster.WRITES
@@ -64,18 +68,64 @@ attributes:
   diff_mode:
     support: none
 options:
+  operators:
+    description:
+      - The operators to install, each with the options O(component) to O(labels) of this module; an
+        option an entry leaves out is taken from the module's option of the same name.
+      - Without it, the module's options describe the one operator to install.
+      - Two entries must not name the same Subscription.
+    type: list
+    elements: dict
+    suboptions:
+      component:
+        description: See O(component).
+        type: str
+      package:
+        description: See O(package).
+        type: str
+      channel:
+        description: See O(channel).
+        type: str
+      source:
+        description: See O(source).
+        type: str
+      source_namespace:
+        description: See O(source_namespace).
+        type: str
+      approval:
+        description: See O(approval).
+        type: str
+        choices: [Automatic, Manual]
+      starting_csv:
+        description: See O(starting_csv).
+        type: str
+      namespace:
+        description: See O(namespace).
+        type: str
+      subscription_name:
+        description: See O(subscription_name).
+        type: str
+      operator_group_name:
+        description: See O(operator_group_name).
+        type: str
+      operator_group_target_namespaces:
+        description: See O(operator_group_target_namespaces).
+        type: list
+        elements: str
+      labels:
+        description: See O(labels).
+        type: dict
   component:
-    description: Human name of the operator, used in messages.
+    description: Human name of the operator, used in messages; required (here or in each entry of O(operators)).
     type: str
-    required: true
   package:
-    description: Operator package name in the catalog, for example C(serverless-operator).
+    description:
+      - Operator package name in the catalog, for example C(serverless-operator); required (here or in each
+        entry of O(operators)).
     type: str
-    required: true
   channel:
-    description: Channel to subscribe to.
+    description: Channel to subscribe to; required (here or in each entry of O(operators)).
     type: str
-    required: true
   source:
     description: Name of the CatalogSource.
     type: str
@@ -96,17 +146,14 @@ options:
     type: str
     default: ""
   namespace:
-    description: Namespace the operator is installed in.
+    description: Namespace the operator is installed in. Required (here or in each entry of O(operators)).
     type: str
-    required: true
   subscription_name:
-    description: Name of the Subscription to create.
+    description: Name of the Subscription to create. Required (here or in each entry of O(operators)).
     type: str
-    required: true
   operator_group_name:
-    description: Name of the OperatorGroup created when the namespace has none.
+    description: Name of the OperatorGroup created when the namespace has none. Required (here or in each entry of O(operators)).
     type: str
-    required: true
   operator_group_target_namespaces:
     description: Target namespaces of a created OperatorGroup; empty means all namespaces.
     type: list
@@ -143,6 +190,24 @@ EXAMPLES = r"""
     wait: true
     wait_timeout: 600
   register: logic_operator
+
+- name: Subscribe to two operators in one call, from the same catalog
+  parodos.orchestrator.olm_operator:
+    source: redhat-operators
+    operators:
+      - component: OpenShift Serverless operator
+        package: serverless-operator
+        channel: stable
+        namespace: openshift-serverless
+        subscription_name: serverless-operator
+        operator_group_name: serverless-operator-group
+      - component: Red Hat Developer Hub operator
+        package: rhdh
+        channel: fast-1.3
+        namespace: rhdh-operator
+        subscription_name: rhdh
+        operator_group_name: rhdh-operator-group
+  register: operators
 """
 
 RETURN = r"""
@@ -150,9 +215,17 @@ changed:
   description: Whether something was created, patched or approved.
   returned: always
   type: bool
-subscription:
-  description: The Subscription used, ours or a reused one.
+operators:
+  description:
+    - One result per operator, in the order given, each with the keys RV(subscription), RV(reused),
+      RV(created), RV(operator_group), RV(csv), RV(approved_install_plans) and RV(ready) described here, and
+      C(component).
   returned: always
+  type: list
+  elements: dict
+subscription:
+  description: The Subscription used, ours or a reused one (of the one operator, without O(operators)).
+  returned: when one operator is installed
   type: dict
   contains:
     name:
@@ -165,10 +238,10 @@ subscription:
       sample: openshift-serverless
 reused:
   description: Whether an existing Subscription that is not ours (or ours elsewhere) was reused as it is.
-  returned: always
+  returned: when one operator is installed
   type: bool
 created:
-  description: Objects created, as C(Kind/namespace/name) (C(Kind/name) for a Namespace).
+  description: Objects created, as C(Kind/namespace/name) (C(Kind/name) for a Namespace), for all operators.
   returned: always
   type: list
   elements: str
@@ -178,12 +251,12 @@ operator_group:
     - Name of the OperatorGroup of the namespace, created or reused; empty when the namespace is not ours to fill.
     - When our Subscription already was as wanted, the OperatorGroup recorded on the ClusterServiceVersion
       (only with O(wait)).
-  returned: always
+  returned: when one operator is installed
   type: str
   sample: serverless-operator-group
 csv:
   description: The ClusterServiceVersion waited for or looked at, as last seen; otherwise empty values.
-  returned: always
+  returned: when one operator is installed
   type: dict
   contains:
     name:
@@ -196,12 +269,12 @@ csv:
       sample: Succeeded
 approved_install_plans:
   description: Names of the InstallPlans approved by this run.
-  returned: always
+  returned: when one operator is installed
   type: list
   elements: str
 ready:
   description:
-    - Whether the operator was seen ready. Without O(wait), only when nothing was written and OLM had
+    - Whether the operator (every operator) was seen ready. Without O(wait), only when nothing was written and OLM had
       already chosen a ClusterServiceVersion; otherwise false.
   returned: always
   type: bool
@@ -218,23 +291,43 @@ from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
 from ansible_collections.parodos.orchestrator.plugins.module_utils.olm_install import (
     Failure,
     Installer,
+    install_all,
+    operators_of,
     option_errors,
 )
+
+# What the result tells of each operator.
+PER_OPERATOR = ("subscription", "reused", "created", "operator_group", "csv", "approved_install_plans", "ready")
 
 
 def argument_spec():
     """Auth options of kubernetes.core plus the operator settings."""
+    entry = dict(
+        component=dict(type="str"),
+        package=dict(type="str"),
+        channel=dict(type="str"),
+        source=dict(type="str"),
+        source_namespace=dict(type="str"),
+        approval=dict(type="str", choices=["Automatic", "Manual"]),
+        starting_csv=dict(type="str"),
+        namespace=dict(type="str"),
+        subscription_name=dict(type="str"),
+        operator_group_name=dict(type="str"),
+        operator_group_target_namespaces=dict(type="list", elements="str"),
+        labels=dict(type="dict"),
+    )
     return k8s.auth_argument_spec(
-        component=dict(type="str", required=True),
-        package=dict(type="str", required=True),
-        channel=dict(type="str", required=True),
+        operators=dict(type="list", elements="dict", options=entry),
+        component=dict(type="str", default=""),
+        package=dict(type="str", default=""),
+        channel=dict(type="str", default=""),
         source=dict(type="str", default="redhat-operators"),
         source_namespace=dict(type="str", default="openshift-marketplace"),
         approval=dict(type="str", default="Automatic", choices=["Automatic", "Manual"]),
         starting_csv=dict(type="str", default=""),
-        namespace=dict(type="str", required=True),
-        subscription_name=dict(type="str", required=True),
-        operator_group_name=dict(type="str", required=True),
+        namespace=dict(type="str", default=""),
+        subscription_name=dict(type="str", default=""),
+        operator_group_name=dict(type="str", default=""),
         operator_group_target_namespaces=dict(type="list", elements="str", default=[]),
         labels=dict(type="dict", default={}),
         wait=dict(type="bool", default=False),
@@ -249,21 +342,33 @@ def main():
     errors = option_errors(params)
     if errors:
         module.fail_json(msg="Invalid options: " + "; ".join(errors))
+    operators = operators_of(params)
+    names = ", ".join(o["component"] for o in operators)
     api, failure = k8s.connect(module)
     if api is None:
-        module.fail_json(msg="%s: cannot reach the Kubernetes API at %s: %s"
-                         % (params["component"], failure[2], failure[0]))
-    installer = Installer(api, params, module.check_mode)
+        module.fail_json(msg="%s: cannot reach the Kubernetes API at %s: %s" % (names, failure[2], failure[0]))
+    installers = [Installer(api, settings, module.check_mode) for settings in operators]
     try:
-        result = installer.run()
+        install_all(installers)
     except Failure as exc:
-        extra = dict(installer.result)
+        extra = result_of(installers)
         if exc.debug is not None:
             extra["debug"] = exc.debug
         module.fail_json(msg=str(exc), **extra)
     except k8s.ApiError as exc:
-        module.fail_json(msg="%s: %s (HTTP %s)" % (params["component"], exc, exc.status), **installer.result)
-    module.exit_json(**result)
+        module.fail_json(msg="%s: %s (HTTP %s)" % (names, exc, exc.status), **result_of(installers))
+    module.exit_json(**result_of(installers))
+
+
+def result_of(installers):
+    """The module result: one entry per operator, their sum, and the one operator's keys when alone."""
+    results = [dict(inst.result, component=inst.params["component"]) for inst in installers]
+    out = dict(changed=any(r["changed"] for r in results), operators=results,
+               created=[name for r in results for name in r["created"]],
+               ready=all(r["ready"] for r in results))
+    if len(results) == 1:
+        out.update((key, results[0][key]) for key in PER_OPERATOR if key not in out)
+    return out
 
 
 if __name__ == "__main__":

@@ -85,8 +85,7 @@ def test_no_change_run_reads_little(cluster_factory, tmp_path):
     seen = [(e.method, e.path) for e in cluster.requests.entries]
     ns = "/apis/operators.coreos.com/v1alpha1/namespaces/openshift-serverless"
     assert seen == [("GET", "/apis/operators.coreos.com/v1alpha1/subscriptions"),
-                    ("GET", ns + "/clusterserviceversions/serverless-operator.v1.34.1"),
-                    ("GET", "/apis/apps/v1/namespaces/openshift-serverless/deployments")], seen
+                    ("GET", ns + "/clusterserviceversions/serverless-operator.v1.34.1")], seen
 
 
 def test_changed_spec_of_our_subscription_is_patched(cluster_factory, tmp_path):

@@ -162,7 +162,9 @@ def test_ready_cluster_publishes_facts(cluster, tmp_path, check):
     assert reached_the_api(cluster), "empty request log"
     assert writes(cluster, dry_run=None) == []
     gets = {e.path for e in cluster.requests.entries if e.method == "GET"}
-    # OLM is checked through the discovery documents of its served group versions.
-    assert {"/apis/operators.coreos.com/v1alpha1", "/apis/operators.coreos.com/v1"} <= gets
+    # OLM is checked by listing the Subscriptions (which also tells the packages OLM has resolved);
+    # the discovery documents are read only when that list is not served.
+    assert "/apis/operators.coreos.com/v1alpha1/subscriptions" in gets
+    assert not {"/apis/operators.coreos.com/v1alpha1", "/apis/operators.coreos.com/v1"} & gets
     assert not [p for p in gets if p.startswith("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/")
                 and p.endswith(".operators.coreos.com")]

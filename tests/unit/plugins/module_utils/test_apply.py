@@ -280,6 +280,43 @@ def test_create_then_keep_with_one_get_per_object():
     assert ap.summary(results)["changed"] is False and applier.diffs == []
 
 
+def test_objects_of_one_kind_and_namespace_are_read_with_one_list_of_ours():
+    theirs = config_map({"k": "theirs"}, labels={"team": "a"}, name="theirs")
+    api = cluster(namespace(), served(config_map({"k": "v"}, labels=OURS, name="a")), served(theirs))
+    wanted = [config_map({"k": "v"}, name=name) for name in ("a", "b", "theirs")] + [secret()]
+    applier = ap.Applier(api, labels=OURS)
+    results = applier.apply_all(wanted)
+    assert [r["action"] for r in results] == [ap.KEEP, ap.CREATE, ap.REUSE, ap.CREATE]
+    # one list of ours for the ConfigMaps; the one not in it (absent or someone else's) read on its own
+    assert api.calls("method", "path", "query") == [
+        ("GET", CM, {"labelSelector": "app.kubernetes.io/managed-by=parodos.orchestrator"}),
+        ("GET", CM + "/b", None), ("GET", NS_PATH + "/demo", None), ("POST", CM, None), ("GET", CM + "/theirs", None),
+        ("GET", SECRETS + "/creds", None), ("POST", SECRETS, None)]
+
+    api.requests.clear()
+    results = ap.Applier(api, labels=OURS).apply_all(wanted)
+    assert [r["action"] for r in results] == [ap.KEEP, ap.KEEP, ap.REUSE, ap.KEEP]
+    assert [c[1] for c in api.calls("method", "path")] == [CM, CM + "/theirs", SECRETS + "/creds"]
+
+
+def test_a_listed_object_is_read_afresh_after_its_first_read():
+    api = cluster(namespace(), served(config_map(labels=OURS, name="a")), served(config_map(labels=OURS, name="b")))
+    applier = ap.Applier(api, labels=OURS)
+    applier.prefetch([config_map(name="a"), config_map(name="b")])
+    api.requests.clear()
+    assert applier.read(config_map(name="a"))[0]["metadata"]["name"] == "a" and api.requests == []
+    applier.read(config_map(name="a"))
+    assert api.paths() == [CM + "/a"]
+
+
+def test_namespaces_listed_as_ours_are_not_read_again():
+    api = cluster(namespace("one", labels=OURS), namespace("two", labels={"team": "a"}))
+    applier = ap.Applier(api, labels=OURS)
+    results = applier.apply_all([namespace("one"), namespace("two")])
+    assert [r["action"] for r in results] == [ap.KEEP, ap.KEEP]
+    assert api.paths() == [NS_PATH, NS_PATH + "/two"] and api.writes() == []
+
+
 def test_the_mark_is_put_on_what_is_created_even_without_labels():
     api = cluster(namespace())
     ap.Applier(api).apply_all([config_map()])

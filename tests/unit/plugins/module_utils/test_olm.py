@@ -229,7 +229,8 @@ def test_evaluate():
                                                                            "phase Installing")
     assert olm.evaluate({**base, "csv": csv("Failed")})[0] == "failed"
     assert olm.evaluate({**base, "csv": csv("Succeeded")}) == ("ready", "")
-    assert olm.evaluate({**base, "csv": csv("Succeeded"), "deployments": {"op": None}})[0] == "waiting"
+    # Succeeded is the signal (OLM takes it back when a Deployment stops being available)
+    assert olm.evaluate({**base, "csv": csv("Succeeded"), "deployments": {}}) == ("ready", "")
 
 
 # -- messages ------------------------------------------------------------------------

@@ -244,28 +244,59 @@ def test_olm_missing(apis, missing):
         assert "missing CRDs %s." % ", ".join(missing) in result["message"]
 
 
-def test_olm_read_from_two_discovery_documents():
+def test_olm_is_read_from_the_subscriptions_list():
     api = preflight_api()
     obs = pf.gather(api, settings(packages=[]))
     olm_reads = [p for m, p in api.calls() if "operators.coreos.com" in p]
-    assert olm_reads == [OLM_V1ALPHA1, OLM_V1]
+    assert olm_reads == [pf.SUBSCRIPTIONS_PATH]
     assert not [p for m, p in api.calls() if p.startswith(pf.CRD_PATH)]
-    assert "operatorgroups" in obs["olm_apis"]["operators.coreos.com/v1"]
+    assert obs["subscriptions"] == [] and pf.olm_installed(obs)
 
 
-def test_olm_v1_not_served():
+def test_without_the_subscriptions_list_the_discovery_documents_name_what_is_missing():
     routes = healthy_routes()
-    del routes[OLM_V1]
+    del routes[OLM_V1ALPHA1]
     s = settings()
-    obs = pf.gather(preflight_api(routes), s)
+    api = preflight_api(routes)
+    obs = pf.gather(api, s)
+    assert [p for m, p in api.calls() if "operators.coreos.com" in p] == [pf.SUBSCRIPTIONS_PATH, OLM_V1ALPHA1,
+                                                                          OLM_V1]
     bad = failed(pf.evaluate(s, obs))
     assert list(bad) == ["olm"]
     assert bad["olm"]["message"] == (
         "Operator Lifecycle Manager (OLM) is not installed: missing CRDs "
-        "operatorgroups.operators.coreos.com.")
-    assert obs["read_errors"] == []
+        "subscriptions.operators.coreos.com, clusterserviceversions.operators.coreos.com.")
     assert pf.cluster_facts(obs)["olm"] is False
     assert "catalog_source" not in [c["name"] for c in pf.evaluate(s, obs)]
+
+
+def resolved_subscription(package, channel, source="redhat-operators", state="AtLatestKnown"):
+    return {"metadata": {"name": package, "namespace": "ns-" + package},
+            "spec": {"name": package, "channel": channel, "source": source,
+                     "sourceNamespace": "openshift-marketplace"},
+            "status": {"state": state, "installedCSV": package + ".v1", "currentCSV": package + ".v1"}}
+
+
+def test_packages_resolved_by_olm_are_not_read_from_the_catalog():
+    s = settings()
+    wanted = s["packages"]
+    routes = healthy_routes()
+    subs = [resolved_subscription(p["name"], p["channel"]) for p in wanted]
+    routes[pf.SUBSCRIPTIONS_PATH] = {"items": subs}
+    api = preflight_api(routes)
+    obs = pf.gather(api, s)
+    assert not [p for m, p in api.calls() if "catalogsources" in p or "packagemanifests" in p]
+    assert failed(pf.evaluate(s, obs)) == {}
+    # another channel, another catalog, or a Subscription OLM has not resolved: read from the catalog
+    for changed in ({"channel": "other"}, {"source": "community-operators"}, {"state": "UpgradePending"}):
+        first = dict(wanted[0], channel=changed.get("channel", wanted[0]["channel"]))
+        routes[pf.SUBSCRIPTIONS_PATH] = {"items": [resolved_subscription(
+            wanted[0]["name"], first["channel"], changed.get("source", "redhat-operators"),
+            changed.get("state", "AtLatestKnown"))] + subs[1:]}
+        api = preflight_api(routes)
+        obs = pf.gather(api, s)
+        reads = [p for m, p in api.calls() if "catalogsources" in p or "packagemanifests" in p]
+        assert len(reads) == 2 and wanted[0]["name"] in reads[1], (changed, reads)
 
 
 def test_olm_discovery_forbidden_is_a_read_error():

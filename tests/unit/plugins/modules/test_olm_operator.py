@@ -180,11 +180,10 @@ def test_nothing_to_write_reads_only_the_subscriptions_before_waiting():
     result = installer(api, wait=True).run()
     assert result["changed"] is False and result["ready"] is True and result["created"] == []
     assert result["csv"] == {"name": V134, "phase": "Succeeded"}
-    # no PackageManifest, Namespace, OperatorGroup, Subscription or InstallPlan reads; one Deployment list
+    # no PackageManifest, Namespace, OperatorGroup, Subscription, InstallPlan or Deployment reads
     assert api.calls("method", "path", "dry_run") == [
         ("GET", olm.olm_path("subscriptions"), False),
-        ("GET", olm.olm_path("clusterserviceversions", NS, V134), False),
-        ("GET", olm.deployment_path(NS), False)]
+        ("GET", olm.olm_path("clusterserviceversions", NS, V134), False)]
 
 
 def test_without_wait_an_installed_operator_is_looked_at_once():
@@ -193,14 +192,16 @@ def test_without_wait_an_installed_operator_is_looked_at_once():
     assert result["changed"] is False and result["ready"] is True
     assert result["csv"] == {"name": V134, "phase": "Succeeded"}
     assert api.paths() == [olm.olm_path("subscriptions"),
-                           olm.olm_path("clusterserviceversions", NS, V134),
-                           olm.deployment_path(NS)]
+                           olm.olm_path("clusterserviceversions", NS, V134)]
 
 
 def test_without_wait_an_unavailable_operator_is_not_ready_and_nothing_fails():
     api = installed()
+    # OLM takes Succeeded back when a Deployment of the CSV stops being available
     api.objects[olm.deployment_path(NS, "op")] = deployment(False)
+    api.objects[olm.olm_path("clusterserviceversions", NS, V134)] = csv_object(V134, "Installing", "InstallWaiting")
     assert installer(api).run()["ready"] is False
+    assert olm.deployment_path(NS) in api.paths()  # read to explain the CSV
     api.objects[olm.olm_path("clusterserviceversions", NS, V134)] = csv_object(V134, "Failed")
     assert installer(api).run()["ready"] is False
 
@@ -224,8 +225,7 @@ def test_nothing_to_write_with_manual_approval_reads_the_install_plans():
     result = installer(api, wait=True, approval="Manual", starting_csv=V134).run()
     assert result["ready"] is True and result["approved_install_plans"] == [] and api.writes() == []
     assert api.paths() == [olm.olm_path("subscriptions"), olm.olm_path("installplans", NS),
-                           olm.olm_path("clusterserviceversions", NS, V134),
-                           olm.deployment_path(NS)]
+                           olm.olm_path("clusterserviceversions", NS, V134)]
 
 
 def test_a_change_still_checks_the_catalog_first():
@@ -328,7 +328,10 @@ def test_timeout_names_the_deployment():
         olm_sim_tick(cluster)
         path = olm.deployment_path(NS, "op")
         if path in cluster.objects:
+            # as OLM does: the CSV stays Installing while its Deployment is not available
             cluster.objects[path] = deployment(False)
+            csv_path = olm.olm_path("clusterserviceversions", NS, V134)
+            cluster.objects[csv_path] = csv_object(V134, "Installing", "InstallWaiting")
 
     api = fake_cluster(tick=never_ready)
     with pytest.raises(olm_operator.Failure) as exc:
@@ -358,3 +361,57 @@ def test_main_fails_with_debug(run_module):
 def test_main_rejects_empty_options(run_module):
     code, result = run_module(olm_operator, dict(ARGS, package=""), fake_cluster())
     assert code == 1 and result["msg"] == "Invalid options: package must not be empty"
+
+
+# -- several operators in one call --------------------------------------------------------
+
+OTHER_NS, OTHER_PKG = "openshift-serverless", "serverless-operator"
+OTHER = {"component": "Serverless operator", "package": OTHER_PKG, "channel": "stable", "namespace": OTHER_NS,
+         "subscription_name": OTHER_PKG, "operator_group_name": OTHER_NS}
+OTHER_PM = olm.package_manifest_path("openshift-marketplace", OTHER_PKG)
+ENTRY = {key: value for key, value in ARGS.items() if key != "wait_sleep"}
+
+
+def other_manifest(channel="stable"):
+    return {"metadata": {"name": OTHER_PKG}, "status": {
+        "catalogSource": "redhat-operators", "catalogSourceNamespace": "openshift-marketplace",
+        "channels": [{"name": channel, "currentCSV": OTHER_PKG + ".v1", "entries": [{"name": OTHER_PKG + ".v1"}]}]}}
+
+
+def test_several_operators_read_the_subscriptions_once_and_check_every_catalog_before_writing(run_module):
+    api = fake_cluster({OTHER_PM: other_manifest()})
+    code, result = run_module(olm_operator, {"operators": [ENTRY, OTHER], "labels": {"team": "a"}}, api)
+    assert code == 0 and result["changed"] is True and result["ready"] is False
+    assert [r["component"] for r in result["operators"]] == ["Logic operator", "Serverless operator"]
+    assert "subscription" not in result  # the one operator's keys only when alone
+    calls = api.calls("method", "path")
+    assert calls[:3] == [("GET", olm.olm_path("subscriptions")), ("GET", PM_PATH), ("GET", OTHER_PM)]
+    assert [p for m, p in calls].count(olm.olm_path("subscriptions")) == 1
+    assert result["created"] == result["operators"][0]["created"] + result["operators"][1]["created"]
+    # an option an entry leaves out comes from the module's option of the same name
+    assert api.objects[olm.olm_path("subscriptions", OTHER_NS, OTHER_PKG)]["metadata"]["labels"]["team"] == "a"
+
+
+def test_a_bad_catalog_entry_of_the_second_operator_stops_the_first_from_being_written(run_module):
+    api = fake_cluster({OTHER_PM: other_manifest(channel="candidate")})
+    code, result = run_module(olm_operator, {"operators": [ENTRY, OTHER]}, api)
+    assert code == 1 and "Serverless operator" in result["msg"] and "no channel stable" in result["msg"]
+    assert api.writes() == []
+
+
+def test_several_operators_are_waited_for_together():
+    clock = Clock()
+    api = fake_cluster({OTHER_PM: other_manifest()}, tick=olm_sim(approval_needed=False))
+    settings = olm_operator.operators_of(dict(params(wait=True, approval="Manual", starting_csv=V134),
+                                              operators=[{}, dict(OTHER, approval="Automatic", starting_csv="")]))
+    installers = [olm_operator.Installer(api, one, False, sleep=clock.sleep, clock=clock) for one in settings]
+    with pytest.raises(olm_operator.Failure, match="Serverless operator is not ready after 600s"):
+        olm_operator.install_all(installers)  # the tiny OLM only installs the Logic operator
+    assert installers[0].result["ready"] is True and installers[1].result["ready"] is False
+
+
+def test_two_entries_for_one_subscription_are_rejected(run_module):
+    code, result = run_module(olm_operator, {"operators": [ENTRY, dict(ENTRY, component="again")]}, fake_cluster())
+    assert code == 1 and "two entries name the same Subscription" in result["msg"]
+    code, result = run_module(olm_operator, {"operators": [ENTRY, dict(OTHER, package="")]}, fake_cluster())
+    assert code == 1 and result["msg"] == "Invalid options: operators[1].package must not be empty"
