@@ -30,8 +30,7 @@ NOT_WANTED = ("apiVersion", "kind", "metadata", "status")
 # Metadata fields the collection sets.
 WANTED_METADATA = ("labels", "annotations")
 # Plural and scope of every kind the collection applies, without discovery documents.
-RESOURCES = dict(k8s.KNOWN_RESOURCES)
-RESOURCES.update(k8s.KNOWN_CUSTOM_RESOURCES)
+RESOURCES = k8s.RESOURCES
 
 
 def ref(obj):

@@ -215,6 +215,11 @@ KNOWN_CUSTOM_RESOURCES = {
 }
 
 
+# Every kind whose plural and scope the collection knows without discovery.
+RESOURCES = dict(KNOWN_RESOURCES)
+RESOURCES.update(KNOWN_CUSTOM_RESOURCES)
+
+
 def find_resource(discovery, kind):
     """The entry of an API discovery document (APIResourceList) for ``kind``, or None."""
     for entry in discovery.get("resources") or []:
@@ -255,6 +260,34 @@ class Discovery:
             return None, None, why
         plural, namespaced = resource
         return api_path(api_version, plural, namespace if namespaced else "", name), namespaced, ""
+
+
+def matches(obj, selector):
+    """Whether an object's labels satisfy an equality-based label selector (``a=b,c=d``)."""
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    for part in selector.split(","):
+        key, _sep, value = part.partition("=")
+        if labels.get(key.strip()) != value.strip():
+            return False
+    return True
+
+
+def find_objects(api, discovery, api_version, kind, namespace="", name="", label_selector=""):
+    """(plural, objects): the object ``name`` (when it exists and its labels satisfy ``label_selector``,
+    equality-based then), or every object of the kind that the server finds for ``label_selector`` in
+    ``namespace`` (every namespace when empty; the namespace is ignored for a cluster-scoped kind).
+    ("", []) when the kind is not served; a failed read raises ApiError."""
+    resource, _why = discovery.resource(api_version, kind)
+    if resource is None:
+        return "", []
+    plural, namespaced = resource
+    namespace = namespace if namespaced else ""
+    if name:
+        obj = read(api, api_path(api_version, plural, namespace, name))
+        return plural, [obj] if obj is not None and (not label_selector or matches(obj, label_selector)) else []
+    query = {"labelSelector": label_selector} if label_selector else None
+    listing = read(api, api_path(api_version, plural, namespace), query) or {}
+    return plural, listing.get("items") or []
 
 
 class _Transport:

@@ -102,31 +102,10 @@ def timeout_message(timeout, stuck, total):
 # ------------------------------------------------------------------ against the API
 
 
-def matches(obj, selector):
-    """Equality-based selector check for an object read by name."""
-    labels = (obj.get("metadata") or {}).get("labels") or {}
-    for part in selector.split(","):
-        key, _sep, value = part.partition("=")
-        if labels.get(key.strip()) != value.strip():
-            return False
-    return True
-
-
 def find(api, discovery, item):
     """(plural, objects) of one item; ("", []) when its kind is not served."""
-    resource, _why = discovery.resource(item["api_version"], item["kind"])
-    if resource is None:
-        return "", []
-    plural, namespaced = resource
-    namespace = item["namespace"] if namespaced else ""
-    if item["name"]:
-        obj = k8s.read(api, k8s.api_path(item["api_version"], plural, namespace, item["name"]))
-        if obj is not None and item["label_selector"] and not matches(obj, item["label_selector"]):
-            obj = None
-        return plural, [obj]
-    query = {"labelSelector": selector(item)} if selector(item) else None
-    listing = k8s.read(api, k8s.api_path(item["api_version"], plural, namespace), query) or {}
-    return plural, listing.get("items") or []
+    return k8s.find_objects(api, discovery, item["api_version"], item["kind"], item["namespace"], item["name"],
+                            item["label_selector"] if item["name"] else selector(item))
 
 
 def object_path(item, plural, obj):
