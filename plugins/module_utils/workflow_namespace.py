@@ -214,10 +214,13 @@ def copy_annotations(postgresql):
     return {COPY_ANNOTATION: "%s/%s" % (postgresql["secret_namespace"], postgresql["secret_name"])}
 
 
-def is_copy(obj, postgresql):
-    """Whether ``obj`` is a Secret copy the module made of the PostgreSQL Secret (ours, and annotated)."""
+def is_copy(obj, postgresql=None):
+    """Whether ``obj`` is a Secret copy the module made (ours, and annotated) - of the PostgreSQL Secret of
+    ``postgresql`` when given, else of any Secret."""
     annotations = ((obj or {}).get("metadata") or {}).get("annotations") or {}
-    return k8s.is_ours(obj) and annotations.get(COPY_ANNOTATION) == copy_annotations(postgresql)[COPY_ANNOTATION]
+    if not (k8s.is_ours(obj) and annotations.get(COPY_ANNOTATION)):
+        return False
+    return not postgresql or annotations[COPY_ANNOTATION] == copy_annotations(postgresql)[COPY_ANNOTATION]
 
 
 def copy_plan(source, existing):

@@ -128,7 +128,9 @@ options:
       - C(present) prepares the namespaces.
       - C(absent) removes from each what the module added and nothing else -
         the two NetworkPolicies when they carry the collection's mark, the
-        Secret copy, and the labels it set on a namespace it did not create
+        Secret copies (ours, with the annotation
+        C(parodos.orchestrator/copied-from); O(postgresql) is not needed),
+        and the labels it set on a namespace it did not create
         (back to their values from before, as recorded in the annotation
         C(parodos.orchestrator/workflow-namespace)). A namespace that the
         module created is not removed (that is left to a last step, such as
@@ -495,10 +497,9 @@ def remove(api, params, check_mode, entry=None, postgresql=None):
     report.namespace_created = wn.created_by_module(existing)
     items = [dict(api_version="networking.k8s.io/v1", kind="NetworkPolicy", namespace=name, name=policy)
              for policy in wn.POLICY_NAMES]
-    if postgresql and name != postgresql["secret_namespace"]:
-        copy = k8s.read(api, k8s.api_path("v1", "secrets", name, postgresql["secret_name"]))
-        if wn.is_copy(copy, postgresql):
-            items.append(dict(api_version="v1", kind="Secret", namespace=name, name=postgresql["secret_name"]))
+    listed = k8s.read(api, k8s.api_path("v1", "secrets", name), {"labelSelector": removal.OWNED_SELECTOR}) or {}
+    items += [dict(api_version="v1", kind="Secret", namespace=name, name=secret["metadata"]["name"])
+              for secret in listed.get("items") or [] if wn.is_copy(secret, postgresql)]
     items, _errors = removal.normalize(items)
     result = removal.remove(api, items, check_mode, params["wait_timeout"], params["wait_sleep"])
     if result.get("msg"):
@@ -530,7 +531,7 @@ def problems(params):
     if repeated:
         errors.append("namespaces lists %s more than once" % ", ".join(repeated))
     wanted = [entry for entry in entries(params) if entry.get("persistence")]
-    if wanted and not params.get("postgresql"):
+    if wanted and params["state"] == "present" and not params.get("postgresql"):
         errors.append("persistence is wanted in %s: set postgresql (the Secret and Service of the database)"
                       % ", ".join(entry["name"] for entry in wanted))
     for entry in entries(params):
