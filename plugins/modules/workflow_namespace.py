@@ -333,9 +333,9 @@ def argument_spec():
         argocd_namespace=dict(type="str", default=""),
         postgresql=dict(type="dict", options=dict(
             secret_name=dict(type="str", required=True),
-            secret_namespace=dict(type="str", required=True),
-            user_key=dict(type="str", required=True),
-            password_key=dict(type="str", required=True),
+            secret_namespace=dict(type="str", required=True, no_log=False),
+            user_key=dict(type="str", required=True, no_log=False),
+            password_key=dict(type="str", required=True, no_log=False),
             service_name=dict(type="str", required=True),
             service_namespace=dict(type="str", required=True),
             port=dict(type="int", default=5432),

@@ -151,8 +151,8 @@ def test_extra_workflow_namespaces_install_idempotence_and_cleanup(cluster):
     rc, out, recap = run(cluster, CLEANUP, {"cleanup_components": [], "cleanup_workflow_namespaces": ["team-b"]})
     assert rc == 0, out[-6000:]
     assert labels(store, "team-b") == {"team": "b", "kubernetes.io/metadata.name": "team-b"}
-    assert "parodos.orchestrator/workflow-namespace" not in (store.get("v1", "Namespace", "team-b")["metadata"]
-                                                            .get("annotations") or {})
+    team_b_meta = store.get("v1", "Namespace", "team-b")["metadata"]
+    assert "parodos.orchestrator/workflow-namespace" not in (team_b_meta.get("annotations") or {})
     assert policy_names(store, "team-b") == []
     assert store.try_get("v1", "Secret", SECRET, "team-b") is None
     assert {(rt.kind, meta["name"]): meta["resourceVersion"] for rt, meta in store.metadata_index()
