@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from ansible_collections.parodos.orchestrator.plugins.module_utils import workflow_namespace as _workflow_namespace
+
 # --------------------------------------------------------------------------- names
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -548,7 +550,7 @@ PUBLISHED = frozenset({
     "orchestrator_cluster_domain", "orchestrator_cluster_api_url", "orchestrator_openshift_version",
     "orchestrator_kubernetes_version", "orchestrator_postgresql", "orchestrator_data_index_url",
     "orchestrator_rhdh_url", "orchestrator_operator_packages", "orchestrator_operators",
-    "orchestrator_subscriptions", "orchestrator_kubeconfig",
+    "orchestrator_subscriptions", "orchestrator_workflow_namespaces", "orchestrator_kubeconfig",
     "orchestrator_kube_context", "orchestrator_api_host", "orchestrator_api_key", "orchestrator_validate_certs",
 })
 SHARED_PREFIX = "orchestrator_"
@@ -672,6 +674,18 @@ def resource_problems(value, name, allowed=("requests", "limits")):
             for problem in resources_problems(value, allowed)]
 
 
+def workflow_namespaces_problems(value, name, taken=None):
+    """Messages for a list of additional workflow namespaces in setting ``name``; ``taken``: namespace -> what it
+    is already (such as "the platform's workflow namespace (orchestrator_workflow_namespace)")."""
+    return _workflow_namespace.entries_problems(value, name, taken)
+
+
+def workflow_namespaces(value):
+    """A checked list of names or {name, persistence, schema} as mappings with every key (persistence true and the
+    schema the name by default)."""
+    return _workflow_namespace.namespace_entries(value)
+
+
 class FilterModule(object):
     """Checks of role settings."""
 
@@ -682,4 +696,6 @@ class FilterModule(object):
             "plugin_problems": plugin_problems,
             "key_names_problems": key_names_problems,
             "unknown_settings": unknown_settings,
+            "workflow_namespaces_problems": workflow_namespaces_problems,
+            "workflow_namespaces": workflow_namespaces,
         }

@@ -1,30 +1,48 @@
 # -*- coding: utf-8 -*-
 # Copyright: parodos.orchestrator contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The objects of a workflow namespace: labels and NetworkPolicies (pure builders)."""
+"""The objects of a workflow namespace: labels, NetworkPolicies, the copy of the
+PostgreSQL Secret and the persistence block of its workflows (pure builders), and
+the checks of the list of additional workflow namespaces."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 import copy
+import json
 import re
 
+from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
 from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import (
     MANAGED_BY,
     OWNERSHIP_LABELS,
 )
+from ansible_collections.parodos.orchestrator.plugins.module_utils.secrets import decode_data
 
 WORKFLOW_LABEL = "rhdh.redhat.com/workflow-namespace"
 ARGOCD_LABEL = "argocd.argoproj.io/managed-by"
 NAME_LABEL = "kubernetes.io/metadata.name"
 OWNER = OWNERSHIP_LABELS[MANAGED_BY]
 
+# On a namespace: what the module did to it, as JSON - {"created": true} when it
+# created the namespace, else {"labels": {key: value before, or null}} for each
+# label it set. Cleanup reads it to take back only that.
+RECORD_ANNOTATION = "parodos.orchestrator/workflow-namespace"
+# On a Secret copy: "<namespace>/<name>" of the Secret it copies.
+COPY_ANNOTATION = "parodos.orchestrator/copied-from"
+RECORDED_LABELS = (WORKFLOW_LABEL, ARGOCD_LABEL)
+
 RHDH_POLICY = "allow-rhdh-to-sonataflow-and-workflows"
 INTRA_POLICY = "allow-intra-namespace"
 POLICY_NAMES = (RHDH_POLICY, INTRA_POLICY)
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+# A schema name as the SonataFlow operator passes it on (currentSchema of the
+# JDBC URL): 1 to 63 characters (PostgreSQL's identifier length), lower-case
+# letters, digits, _ and -, not pg_ (reserved for system schemas).
+_SCHEMA = re.compile(r"^[a-z0-9_][-a-z0-9_]{0,62}$")
+ENTRY_KEYS = ("name", "persistence", "schema")
 
 
 def ownership_labels(labels):
@@ -34,14 +52,15 @@ def ownership_labels(labels):
     return out
 
 
-def validate(params):
-    """Errors in the options, as a list of strings (empty when fine)."""
+def validate(params, require_rhdh=True):
+    """Errors in the options, as a list of strings (empty when fine); ``require_rhdh``: the RHDH namespace must be
+    set (to prepare a namespace, not to take back what was added)."""
     errors = []
     mark = (params.get("labels") or {}).get(MANAGED_BY, OWNER)
     if mark != OWNER:
         errors.append("labels: %s must be %s (the mark of the objects of the collection), got %r"
                       % (MANAGED_BY, OWNER, mark))
-    if not params.get("rhdh_namespace"):
+    if require_rhdh and not params.get("rhdh_namespace"):
         errors.append("no RHDH namespace known: set rhdh_namespace (orchestrator_rhdh_namespace in the roles) "
                       "to the namespace where Red Hat Developer Hub runs")
     named = [("name", params.get("name"))]
@@ -57,11 +76,11 @@ def validate(params):
     return errors
 
 
-def admitted(rhdh_namespace, knative_namespaces, admit_namespaces):
-    """Namespaces admitted by name, in order, without repeats."""
+def admitted(rhdh_namespace, knative_namespaces, admit_namespaces, own=""):
+    """Namespaces admitted by name, in order, without repeats and without ``own`` (the namespace itself)."""
     out = []
     for ns in [rhdh_namespace] + list(knative_namespaces or []) + list(admit_namespaces or []):
-        if ns and ns not in out:
+        if ns and ns not in out and ns != own:
             out.append(ns)
     return out
 
@@ -70,9 +89,9 @@ def namespace_peer(namespace):
     return {"namespaceSelector": {"matchLabels": {NAME_LABEL: namespace}}}
 
 
-def rhdh_policy_spec(rhdh_namespace, knative_namespaces, admit_namespaces):
-    """Ingress from RHDH, the workflow namespaces, Knative and the admitted namespaces."""
-    names = admitted(rhdh_namespace, knative_namespaces, admit_namespaces)
+def rhdh_policy_spec(rhdh_namespace, knative_namespaces, admit_namespaces, own=""):
+    """Ingress from RHDH, the workflow namespaces, Knative and the admitted namespaces (but ``own``)."""
+    names = admitted(rhdh_namespace, knative_namespaces, admit_namespaces, own)
     peers = [namespace_peer(names[0]), {"namespaceSelector": {"matchLabels": {WORKFLOW_LABEL: ""}}}]
     peers += [namespace_peer(ns) for ns in names[1:]]
     return {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"from": peers}]}
@@ -93,7 +112,7 @@ def desired_policies(params):
     """The NetworkPolicies of the namespace, in order."""
     labels = ownership_labels(params.get("labels"))
     specs = {RHDH_POLICY: rhdh_policy_spec(params["rhdh_namespace"], params.get("knative_namespaces"),
-                                           params.get("admit_namespaces")),
+                                           params.get("admit_namespaces"), params["name"]),
              INTRA_POLICY: intra_policy_spec()}
     return [network_policy(name, params["name"], specs[name], labels) for name in POLICY_NAMES]
 
@@ -109,9 +128,203 @@ def namespace_labels(params, ours):
 
 
 def namespace_object(params):
-    """A new namespace: ours, so with the ownership labels."""
+    """A new namespace: ours, so with the ownership labels, and recorded as created by the module."""
     return {"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": params["name"], "labels": namespace_labels(params, True)}}
+            "metadata": {"name": params["name"], "labels": namespace_labels(params, True),
+                         "annotations": {RECORD_ANNOTATION: json.dumps({"created": True}, sort_keys=True)}}}
+
+
+def read_record(obj):
+    """The module's record on a namespace ({} when there is none or it is not JSON)."""
+    text = (((obj or {}).get("metadata") or {}).get("annotations") or {}).get(RECORD_ANNOTATION)
+    try:
+        record = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def record_changes(obj, changes):
+    """The annotation that records, for each label of RECORDED_LABELS that ``changes`` sets on ``obj``, the value
+    it had before (None when absent); {} when nothing new is to be recorded (or the module created ``obj``).
+
+    A value recorded once is kept: it is the value from before the module's first change.
+    """
+    record = read_record(obj)
+    if record.get("created"):
+        return {}
+    labels = dict(record.get("labels") or {})
+    actual = ((obj or {}).get("metadata") or {}).get("labels") or {}
+    new = {key: actual.get(key) for key in changes if key in RECORDED_LABELS and key not in labels}
+    if not new:
+        return {}
+    labels.update(new)
+    return {RECORD_ANNOTATION: json.dumps({"labels": labels}, sort_keys=True)}
+
+
+def created_by_module(obj):
+    """Whether the module created the namespace: its record says so, or (made before records were kept) it
+    carries the collection's mark and the workflow label but no record."""
+    if RECORD_ANNOTATION in ((((obj or {}).get("metadata") or {}).get("annotations")) or {}):
+        return bool(read_record(obj).get("created"))
+    labels = ((obj or {}).get("metadata") or {}).get("labels") or {}
+    return k8s.is_ours(obj) and WORKFLOW_LABEL in labels
+
+
+def restore_patch(obj):
+    """The merge patch that takes back what the module did to a namespace it did not create: each recorded label
+    back to its value from before (removed when it had none), and the record itself; None when nothing is to do.
+    A namespace the module created keeps everything: it is removed whole."""
+    if obj is None or created_by_module(obj):
+        return None
+    meta = obj.get("metadata") or {}
+    if RECORD_ANNOTATION not in (meta.get("annotations") or {}):
+        return None
+    actual = meta.get("labels") or {}
+    labels = {}
+    for key, before in (read_record(obj).get("labels") or {}).items():
+        if actual.get(key) != before and (before is not None or key in actual):
+            labels[key] = before
+    patch = {"metadata": {"annotations": {RECORD_ANNOTATION: None}}}
+    if labels:
+        patch["metadata"]["labels"] = labels
+    return patch
+
+
+# ------------------------------------------------------------------ persistence
+
+
+def persistence_block(postgresql, namespace, schema):
+    """The spec.persistence.postgresql of a SonataFlow in ``namespace``: the Secret copy there (same name and
+    keys), the PostgreSQL Service, its database and ``schema`` (default: the namespace name)."""
+    return {"secretRef": {"name": postgresql["secret_name"], "userKey": postgresql["user_key"],
+                          "passwordKey": postgresql["password_key"]},
+            "serviceRef": {"name": postgresql["service_name"], "namespace": postgresql["service_namespace"],
+                           "port": int(postgresql["port"]), "databaseName": postgresql["database"],
+                           "databaseSchema": schema or namespace}}
+
+
+def needs_copy(entry, postgresql):
+    """Whether the namespace of ``entry`` gets a copy of the PostgreSQL Secret (persistence wanted, and the
+    Secret is not there already)."""
+    return bool(entry.get("persistence")) and entry["name"] != (postgresql or {}).get("secret_namespace")
+
+
+def copy_annotations(postgresql):
+    return {COPY_ANNOTATION: "%s/%s" % (postgresql["secret_namespace"], postgresql["secret_name"])}
+
+
+def is_copy(obj, postgresql=None):
+    """Whether ``obj`` is a Secret copy the module made (ours, and annotated) - of the PostgreSQL Secret of
+    ``postgresql`` when given, else of any Secret."""
+    annotations = ((obj or {}).get("metadata") or {}).get("annotations") or {}
+    if not (k8s.is_ours(obj) and annotations.get(COPY_ANNOTATION)):
+        return False
+    return not postgresql or annotations[COPY_ANNOTATION] == copy_annotations(postgresql)[COPY_ANNOTATION]
+
+
+def copy_plan(source, existing):
+    """(data, remove): the data of the copy (the source's, decoded) and the keys of the copy the source lacks."""
+    data = decode_data(source.get("data"))
+    old = decode_data((existing or {}).get("data"))
+    return data, sorted(key for key in old if key not in data)
+
+
+# ------------------------------------------------------------------ the list of namespaces
+
+
+def _kind(value):
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, dict):
+        return "mapping"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    return type(value).__name__
+
+
+def schema_problem(value):
+    """Why ``value`` is not a schema name, or ''."""
+    if not isinstance(value, str):
+        return "it is a %s, not a string" % _kind(value)
+    if not _SCHEMA.match(value):
+        return "it must have 1 to 63 lower-case letters, digits, _ or -"
+    if value.startswith("pg_"):
+        return "names starting with pg_ are reserved for the system schemas of PostgreSQL"
+    return ""
+
+
+def namespace_entries(value):
+    """The entries of a list of names or of {name, persistence, schema}, completed: persistence true by default,
+    schema the name by default. Entries that are neither are left out (entries_problems reports them)."""
+    out = []
+    for item in value if isinstance(value, (list, tuple)) else []:
+        if isinstance(item, str):
+            item = {"name": item}
+        if not isinstance(item, dict):
+            continue
+        name = item.get("name")
+        persistence = item.get("persistence", True)
+        schema = item.get("schema")
+        out.append({"name": name, "persistence": persistence,
+                    "schema": schema if schema not in (None, "") else name})
+    return out
+
+
+def entries_problems(value, variable, taken=None):
+    """Messages for a list of workflow namespaces in ``variable``; ``taken`` maps namespaces that may not be listed
+    to the setting that names them (the platform's workflow namespace, ...)."""
+    if value is None or value == "":
+        return []
+    if not isinstance(value, (list, tuple)):
+        return ["%s must be a list of namespace names or of mappings with name, persistence (true or false) and "
+                "schema; it is a %s." % (variable, _kind(value))]
+    problems, seen = [], {}
+    for index, item in enumerate(value):
+        where = "%s[%d]" % (variable, index)
+        if isinstance(item, str):
+            item = {"name": item}
+        if not isinstance(item, dict):
+            problems.append("%s must be a namespace name or a mapping with name, persistence and schema; it is a %s."
+                            % (where, _kind(item)))
+            continue
+        unknown = sorted(str(key) for key in item if key not in ENTRY_KEYS)
+        if unknown:
+            problems.append("%s has unknown key(s) %s; the keys are %s." % (where, ", ".join(unknown),
+                                                                            ", ".join(ENTRY_KEYS)))
+        name = item.get("name")
+        if not isinstance(name, str) or not _DNS_LABEL.match(name):
+            problems.append("%s.name (%s) must be a namespace name: 1 to 63 lower-case letters, digits or -, "
+                            "starting and ending with a letter or digit." % (where, name if isinstance(name, str)
+                                                                             else json.dumps(name)))
+            name = None
+        if "persistence" in item and not isinstance(item["persistence"], bool):
+            problems.append("%s.persistence (%s) must be true or false (a boolean, not a %s)."
+                            % (where, json.dumps(item["persistence"]), _kind(item["persistence"])))
+        schema = item.get("schema")
+        if schema not in (None, "") or (name and "schema" not in item):
+            problem = schema_problem(schema if schema not in (None, "") else name)
+            if problem:
+                problems.append("%s.schema (%s) must be a PostgreSQL schema name%s: %s." % (
+                    where, schema if isinstance(schema, str) and schema else name,
+                    "" if schema not in (None, "") else " (it defaults to the name)", problem))
+        if name is None:
+            continue
+        if name in (taken or {}):
+            problems.append("%s.name (%s) is already %s; list each additional namespace once, and not that one."
+                            % (where, name, (taken or {})[name]))
+        elif name in seen:
+            problems.append("%s.name (%s) is listed twice (also at %s[%d]); list each namespace once."
+                            % (where, name, variable, seen[name]))
+        else:
+            seen[name] = index
+    return problems
 
 
 def label_changes(obj, wanted):

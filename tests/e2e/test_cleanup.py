@@ -169,6 +169,17 @@ def test_cleanup_after_a_site_install(cluster):
     store.remove_finalizer(KNATIVE, "KnativeServing", "knative-serving", "knative-serving", "example.com/hold",
                            manager="e2e")
 
+    # Developer Hub alone: its database volume claim (made by the operator's
+    # StatefulSet, not ours) keeps its data, and so its namespace stays.
+    claim = "data-backstage-psql-backstage-0"
+    assert store.try_get("v1", "PersistentVolumeClaim", claim, "rhdh-operator") is not None
+    rc, out, recap = run_cleanup(cluster, {"cleanup_components": ["rhdh"]})
+    assert rc == 0, out[-6000:]
+    assert store.list(RHDH, "Backstage") == []
+    assert store.try_get("v1", "PersistentVolumeClaim", claim, "rhdh-operator") is not None
+    assert store.try_get("v1", "Namespace", "rhdh-operator") is not None
+    assert re.search(r'"namespaces_kept": \[\s*"rhdh-operator"\s*\]', out), out[-3000:]
+
     # The full cleanup (every component, so no namespace has to be checked for
     # objects of a component that stays; the CRDs too): nothing of ours is left,
     # and what was there before is untouched.
@@ -176,10 +187,12 @@ def test_cleanup_after_a_site_install(cluster):
                     for ns, name in (("openshift-serverless", "serverless-operator"), ("rhdh-operator", "rhdh"))
                     if store.try_get(OLM, "Subscription", name, ns)}
     rc, out, recap = run_cleanup(cluster, {"cleanup_components": ALL_COMPONENTS, "cleanup_remove_crds": True,
-                                           "cleanup_remove_knative_crds": True})
+                                           "cleanup_remove_knative_crds": True, "cleanup_remove_rhdh_database": True})
     assert rc == 0, out[-6000:]
     assert recap["changed"] > 0
     assert ours(store) == []
+    assert store.try_get("v1", "PersistentVolumeClaim", claim, "rhdh-operator") is None
+    assert f"PersistentVolumeClaim rhdh-operator/{claim}" in out
     for ns, csv in product_csvs.items():
         assert store.try_get(OLM, "ClusterServiceVersion", csv, ns) is None
     assert store.try_get("v1", "Namespace", WORKFLOW_NS) is None

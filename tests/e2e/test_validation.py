@@ -197,6 +197,18 @@ CASES = [
     case("orchestrator_workflow_namespace", "SonataFlow", "must be a namespace name"),
     case("orchestrator_components", "rhdh", "must be a list of component names"),
     case("orchestrator_gitops_enabled", "maybe", "unable to convert to bool"),
+    case("orchestrator_extra_workflow_namespaces", ["team-a", "Team_B"], "[1].name (Team_B) must be a namespace name"),
+    case("orchestrator_extra_workflow_namespaces", ["team-a", {"name": "team-a"}], "[1].name (team-a) is listed twice"),
+    case("orchestrator_extra_workflow_namespaces", ["sonataflow-infra"],
+         "is already the platform's workflow namespace (orchestrator_workflow_namespace)"),
+    case("orchestrator_extra_workflow_namespaces", [{"name": "team-a", "persistence": "yes"}],
+         '[0].persistence ("yes") must be true or false (a boolean, not a string)'),
+    case("orchestrator_extra_workflow_namespaces", [{"name": "team-a", "persitence": True}],
+         "[0] has unknown key(s) persitence; the keys are name, persistence, schema"),
+    case("orchestrator_extra_workflow_namespaces", [{"name": "team-a", "schema": "Team A"}],
+         "[0].schema (Team A) must be a PostgreSQL schema name"),
+    case("orchestrator_extra_workflow_namespaces", [{"name": "team-a", "schema": "pg_team"}],
+         "reserved for the system schemas"),
     # cleanup (playbooks/cleanup.yml)
     case("cleanup_components", "rhdh", "must be a list of components, such as [rhdh, serverless_logic"),
     case("cleanup_components", ["rhdh", "gitopz"], "Got no match for: gitopz"),
@@ -208,6 +220,8 @@ CASES = [
     case("cleanup_rhdh_existing_backstage", "Developer_Hub", "must be empty or an object name",
          cleanup_rhdh_existing_namespace="existing-rhdh"),
     case("cleanup_timout", 30, "did you mean cleanup_timeout?"),
+    case("cleanup_workflow_namespaces", [{"name": "team_b"}], "[0].name (team_b) must be a namespace name"),
+    case("cleanup_remove_rhdh_database", "perhaps", "unable to convert to bool"),
     # The cleanup role checks the shared names too.
     case("orchestrator_kubeconfg", "/tmp/kubeconfig", "did you mean orchestrator_kubeconfig?", cleanup=True),
 ]

@@ -272,3 +272,93 @@ def test_backstage_never_ready_and_route_on_openshift():
     assert deployed(sim)["message"]
     route = sim.get("route.openshift.io/v1", "Route", "backstage-backstage", "rhdh")
     assert route["spec"]["host"] == f"backstage-backstage-rhdh.{sim.config.cluster_domain}"
+
+
+# ------------------------------------------------------------------------------ SonataFlow workflows
+PG_BLOCK = {"secretRef": {"name": "sonataflow-psql-postgresql", "userKey": "postgres-username",
+                          "passwordKey": "postgres-password"},
+            "serviceRef": {"name": "sonataflow-psql-postgresql", "namespace": "sonataflow-infra", "port": 5432,
+                           "databaseName": "sonataflow", "databaseSchema": "team-a"}}
+FLOW = {"start": "hello", "states": [{"name": "hello", "type": "inject", "data": {}, "end": True}]}
+
+
+def workflow(sim: Sim, ns: str, persistence=None, name: str = "greeting") -> dict:
+    spec = {"flow": FLOW}
+    if persistence is not None:
+        spec["persistence"] = persistence
+    return sim.create({"apiVersion": SF_API, "kind": "SonataFlow", "metadata": {"name": name, "namespace": ns},
+                       "spec": spec})
+
+
+def policy(sim: Sim, ns: str, peers: list, name: str = "only") -> None:
+    sim.create({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                "metadata": {"name": name, "namespace": ns},
+                "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"from": peers}]}})
+
+
+def ready(sim: Sim, ns: str, name: str = "greeting") -> dict:
+    return cond(sim.get(SF_API, "SonataFlow", name, ns), "Ready")
+
+
+def test_workflow_ready_once_its_database_is_there_and_reachable():
+    sim = Sim(controllers={"sonataflow", "workloads"})
+    with_operator(sim, "logic-operator-rhel8")
+    postgres(sim)
+    sim.namespace("team-a")
+    workflow(sim, "team-a", {"postgresql": PG_BLOCK})
+    sim.run(3)
+    assert ready(sim, "team-a")["status"] == "False"
+    assert ready(sim, "team-a")["reason"] == "SecretNotFound"
+    assert 'secret "sonataflow-psql-postgresql" not found in namespace "team-a"' in ready(sim, "team-a")["message"]
+    assert sim.get("apps/v1", "Deployment", "greeting", "team-a") is None
+    postgres(sim, "team-a")  # the Secret (and a Service nobody uses) in team-a
+    # PostgreSQL's namespace admits only the namespaces labelled as workflow namespaces
+    policy(sim, "sonataflow-infra", [{"namespaceSelector": {"matchLabels": {"rhdh.redhat.com/workflow-namespace": ""}}}])
+    sim.run(3)
+    assert ready(sim, "team-a")["reason"] == "DatabaseNotReachable"
+    assert 'namespace "sonataflow-infra" do not admit namespace "team-a"' in ready(sim, "team-a")["message"]
+    sim.store.patch("v1", "Namespace", "team-a", None, {"metadata": {"labels": {"rhdh.redhat.com/workflow-namespace": ""}}},
+                    patch_type="merge", manager="test")
+    sim.run(4)
+    assert ready(sim, "team-a")["status"] == "True", ready(sim, "team-a")
+    dep = sim.get("apps/v1", "Deployment", "greeting", "team-a")
+    env = {e["name"]: e for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["QUARKUS_DATASOURCE_JDBC_URL"]["value"] == \
+        "jdbc:postgresql://sonataflow-psql-postgresql.sonataflow-infra:5432/sonataflow?currentSchema=team-a"
+    assert sim.get("v1", "Service", "greeting", "team-a")["spec"]["ports"][0]["port"] == 80
+    # a policy in the workflow's namespace that does not admit Developer Hub
+    sim.namespace("rhdh")
+    sim.store.create(get_crd("backstages.rhdh.redhat.com", sim.config.crds_dir), manager="test")
+    sim.create({"apiVersion": BS_API, "kind": "Backstage", "metadata": {"name": "backstage", "namespace": "rhdh"},
+                "spec": {}})
+    policy(sim, "team-a", [{"podSelector": {}}])
+    sim.run(3)
+    assert ready(sim, "team-a")["reason"] == "IngressNotAdmitted"
+    assert 'do not admit namespace "rhdh" (Developer Hub)' in ready(sim, "team-a")["message"]
+    policy(sim, "team-a", [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "rhdh"}}}],
+           name="rhdh")
+    sim.run(3)
+    assert ready(sim, "team-a")["status"] == "True"
+
+
+def test_workflow_without_persistence_uses_the_platforms_and_empty_persistence_none():
+    sim = Sim(controllers={"sonataflow", "workloads"})
+    with_operator(sim, "logic-operator-rhel8")
+    sim.namespace("team-b")
+    sim.create({"apiVersion": SF_API, "kind": "SonataFlowPlatform",
+                "metadata": {"name": "sonataflow-platform", "namespace": "team-b"},
+                "spec": {"persistence": {"postgresql": {**PG_BLOCK, "serviceRef": {
+                    **PG_BLOCK["serviceRef"], "namespace": "team-b"}}}}})
+    workflow(sim, "team-b")  # no spec.persistence: the platform's
+    workflow(sim, "team-b", {}, name="ephemeral")  # spec.persistence: {}: none
+    sim.run(3)
+    assert ready(sim, "team-b")["reason"] == "SecretNotFound"
+    assert "SonataFlowPlatform sonataflow-platform spec.persistence.postgresql.secretRef" in \
+        ready(sim, "team-b")["message"]
+    assert ready(sim, "team-b", "ephemeral")["status"] == "True"
+    postgres(sim, "team-b")
+    sim.run(4)
+    assert ready(sim, "team-b")["status"] == "True"
+    env = sim.get("apps/v1", "Deployment", "greeting", "team-b")["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert any(e["name"] == "QUARKUS_DATASOURCE_JDBC_URL" and "sonataflow-psql-postgresql.team-b:5432" in e["value"]
+               for e in env)

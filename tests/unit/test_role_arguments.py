@@ -80,7 +80,8 @@ def test_public_variables_are_prefixed(role):
 def test_the_shared_settings_are_declared_once_in_the_common_role():
     shared = set(role_defaults(COMMON))
     assert {"orchestrator_components", "orchestrator_catalog_source", "orchestrator_catalog_source_namespace",
-            "orchestrator_workflow_namespace", "orchestrator_rhdh_namespace", "orchestrator_gitops_enabled",
+            "orchestrator_workflow_namespace", "orchestrator_extra_workflow_namespaces", "orchestrator_rhdh_namespace",
+            "orchestrator_gitops_enabled",
             "orchestrator_tekton_enabled", "orchestrator_argocd_namespace", "orchestrator_argocd_instance",
             "orchestrator_other_settings"} == shared
     for role in ROLES:

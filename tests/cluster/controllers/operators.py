@@ -11,7 +11,14 @@ import copy
 import hashlib
 import json
 
-from tests.cluster.controllers.base import Controller, is_deleting, now_iso, owner_ref, set_condition
+from tests.cluster.controllers.base import (
+    Controller,
+    deployment_available,
+    is_deleting,
+    now_iso,
+    owner_ref,
+    set_condition,
+)
 
 KNATIVE_GROUP = "operator.knative.dev"
 SONATAFLOW_GROUP = "sonataflow.org"
@@ -177,11 +184,158 @@ class SonataFlowController(OperatorController):
             if not is_deleting(platform):
                 self._platform(platform, platforms, now, ts)
         capi = self.served(SONATAFLOW_GROUP, "SonataFlowClusterPlatform")
-        if capi:
-            clusters = self.store.list(capi, "SonataFlowClusterPlatform")
-            for cp in clusters:
-                if not is_deleting(cp):
-                    self._cluster_platform(cp, clusters, api, ts)
+        clusters = self.store.list(capi, "SonataFlowClusterPlatform") if capi else []
+        for cp in clusters:
+            if not is_deleting(cp):
+                self._cluster_platform(cp, clusters, api, ts)
+        wapi = self.served(SONATAFLOW_GROUP, "SonataFlow")
+        if wapi:
+            for workflow in self.store.list(wapi, "SonataFlow"):
+                if not is_deleting(workflow):
+                    self._workflow(workflow, platforms, clusters, ts)
+
+    # -- workflows (SonataFlow) ------------------------------------------------------------------
+    #
+    # A SonataFlow is deployed (a Deployment and a Service named after it, in its namespace) once what its
+    # persistence names exists and can be reached, and it is Ready once that Deployment is Available; until
+    # then Ready (and Running) are False with a reason and a message. Its persistence is
+    # spec.persistence.postgresql; without a spec.persistence field, that of the SonataFlowPlatform of its
+    # namespace (spec.persistence.postgresql), as the operator does; spec.persistence: {} means none.
+    #
+    # Reachability, simply: a namespace without NetworkPolicies admits everything; otherwise a namespace admits
+    # ingress from namespace S when one of its policies has an ingress rule with no "from", or a "from" peer
+    # whose namespaceSelector.matchLabels all hold on S (an empty selector matches every namespace), or, for S
+    # itself, a peer with a podSelector and no namespaceSelector. Every policy is taken to select every pod (its
+    # podSelector, matchExpressions, ports and ipBlocks are not looked at). A workflow then needs: the Secret of
+    # secretRef, with userKey and passwordKey, in its own namespace; the Service of serviceRef (in
+    # serviceRef.namespace, default its own); the Service's namespace admitting the workflow's; and the
+    # workflow's namespace admitting the namespace of its platform's services (the SonataFlowPlatform of its
+    # namespace, else the one the SonataFlowClusterPlatform points at) and every namespace that runs a
+    # Backstage (Developer Hub calls the workflows).
+
+    def _admits(self, target_ns: str, source_ns: str) -> bool:
+        policies = self.store.list("networking.k8s.io/v1", "NetworkPolicy", target_ns)
+        if not policies:
+            return True
+        source = self.store.try_get("v1", "Namespace", source_ns)
+        labels = {**((source or {}).get("metadata", {}).get("labels") or {}), "kubernetes.io/metadata.name": source_ns}
+        for policy in policies:
+            for rule in (policy.get("spec") or {}).get("ingress") or []:
+                peers = rule.get("from")
+                if not peers:
+                    return True
+                for peer in peers:
+                    if "namespaceSelector" in peer:
+                        wanted = (peer.get("namespaceSelector") or {}).get("matchLabels") or {}
+                        if all(labels.get(k) == v for k, v in wanted.items()):
+                            return True
+                    elif "podSelector" in peer and source_ns == target_ns:
+                        return True
+        return False
+
+    def _workflow_persistence(self, workflow: dict, platforms: list[dict]) -> tuple[dict | None, str]:
+        spec = workflow.get("spec") or {}
+        ns = workflow["metadata"]["namespace"]
+        if "persistence" in spec:
+            pg = (spec.get("persistence") or {}).get("postgresql")
+            return (pg, "spec.persistence.postgresql") if pg else (None, "")
+        platform = self._first([p for p in platforms if p["metadata"]["namespace"] == ns])
+        pg = (((platform or {}).get("spec") or {}).get("persistence") or {}).get("postgresql")
+        if pg:
+            return pg, f'SonataFlowPlatform {platform["metadata"]["name"]} spec.persistence.postgresql'
+        return None, ""
+
+    def _services_namespace(self, ns: str, platforms: list[dict], clusters: list[dict]) -> str:
+        if any(p["metadata"]["namespace"] == ns and not is_deleting(p) for p in platforms):
+            return ns
+        first = self._first(clusters)
+        return ((first or {}).get("spec") or {}).get("platformRef", {}).get("namespace", "") if first else ""
+
+    def _workflow_problem(self, workflow: dict, platforms: list[dict], clusters: list[dict]) -> tuple[str, str]:
+        ns = workflow["metadata"]["namespace"]
+        pg, path = self._workflow_persistence(workflow, platforms)
+        if pg:
+            secret_ref = pg.get("secretRef") or {}
+            secret = self.store.try_get("v1", "Secret", secret_ref.get("name") or "", ns)
+            if secret is None:
+                return "SecretNotFound", f'{path}.secretRef: secret "{secret_ref.get("name", "")}" not found in ' \
+                                         f'namespace "{ns}"'
+            for key_field in ("userKey", "passwordKey"):
+                key = secret_ref.get(key_field)
+                if key and key not in (secret.get("data") or {}):
+                    return "SecretNotFound", f'{path}.secretRef.{key_field}: key "{key}" not found in secret ' \
+                                             f'"{secret_ref["name"]}" in namespace "{ns}"'
+            service_ref = pg.get("serviceRef") or {}
+            svc_ns = service_ref.get("namespace") or ns
+            if self.store.try_get("v1", "Service", service_ref.get("name") or "", svc_ns) is None:
+                return "ServiceNotFound", f'{path}.serviceRef: service "{service_ref.get("name", "")}" not found ' \
+                                          f'in namespace "{svc_ns}"'
+            if svc_ns != ns and not self._admits(svc_ns, ns):
+                return "DatabaseNotReachable", f'the network policies of namespace "{svc_ns}" do not admit ' \
+                                               f'namespace "{ns}", so service "{service_ref["name"]}" cannot be ' \
+                                               f'reached'
+        callers = [("the SonataFlow platform services", self._services_namespace(ns, platforms, clusters))]
+        bapi = self.served(RHDH_GROUP, "Backstage")
+        callers += [("Developer Hub", b["metadata"]["namespace"]) for b in (self.store.list(bapi, "Backstage")
+                                                                            if bapi else [])]
+        for who, source in callers:
+            if source and source != ns and not self._admits(ns, source):
+                return "IngressNotAdmitted", f'the network policies of namespace "{ns}" do not admit namespace ' \
+                                             f'"{source}" ({who})'
+        return "", ""
+
+    def _workflow(self, workflow: dict, platforms: list[dict], clusters: list[dict], ts: str) -> None:
+        meta = workflow["metadata"]
+        ns, name = meta["namespace"], meta["name"]
+        status = copy.deepcopy(workflow.get("status") or {})
+        conds = status.get("conditions") or []
+        reason, message = self._workflow_problem(workflow, platforms, clusters)
+        dep = None
+        if not reason:
+            dep = self._workflow_objects(workflow, platforms)
+            if not deployment_available(dep):
+                reason, message = "WaitingForDeployment", f'Deployment "{name}" is not available yet'
+        state = "False" if reason else "True"
+        for ctype in ("Ready", "Running"):
+            conds = _svc_condition(conds, ctype, state, reason, message, ts)
+        status.update(conditions=conds, observedGeneration=meta.get("generation", 1),
+                      address={"url": f"http://{name}.{ns}"} if not reason else None)
+        if status.get("address") is None:
+            status.pop("address")
+        self.write_status(workflow, status, self.manager)
+
+    def _workflow_objects(self, workflow: dict, platforms: list[dict]) -> dict | None:
+        meta = workflow["metadata"]
+        ns, name = meta["namespace"], meta["name"]
+        labels = {"app": name, "sonataflow.org/workflow-app": name, "app.kubernetes.io/name": name,
+                  "app.kubernetes.io/managed-by": "sonataflow-operator"}
+        owners = [owner_ref(workflow)]
+        env = []
+        pg = self._workflow_persistence(workflow, platforms)[0]
+        if pg:
+            ref, sref = pg.get("secretRef") or {}, pg.get("serviceRef") or {}
+            env = [
+                {"name": "QUARKUS_DATASOURCE_USERNAME", "valueFrom": {"secretKeyRef": {
+                    "name": ref.get("name", ""), "key": ref.get("userKey") or "POSTGRESQL_USER"}}},
+                {"name": "QUARKUS_DATASOURCE_PASSWORD", "valueFrom": {"secretKeyRef": {
+                    "name": ref.get("name", ""), "key": ref.get("passwordKey") or "POSTGRESQL_PASSWORD"}}},
+                {"name": "QUARKUS_DATASOURCE_JDBC_URL", "value": (
+                    f"jdbc:postgresql://{sref.get('name', '')}.{sref.get('namespace') or ns}:"
+                    f"{sref.get('port', 5432)}/{sref.get('databaseName') or 'sonataflow'}"
+                    f"?currentSchema={sref.get('databaseSchema') or name}")},
+            ]
+        container = {"name": "workflow", "image": f"quay.io/kiegroup/{name}:latest",
+                     "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}], "env": env}
+        dep = self.ensure({"apiVersion": "apps/v1", "kind": "Deployment",
+                           "metadata": {"name": name, "namespace": ns, "labels": labels, "ownerReferences": owners},
+                           "spec": {"replicas": 1, "selector": {"matchLabels": {"sonataflow.org/workflow-app": name}},
+                                    "template": {"metadata": {"labels": labels},
+                                                 "spec": {"containers": [container]}}}})
+        self.ensure({"apiVersion": "v1", "kind": "Service",
+                     "metadata": {"name": name, "namespace": ns, "labels": labels, "ownerReferences": owners},
+                     "spec": {"selector": {"sonataflow.org/workflow-app": name},
+                              "ports": [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080}]}})
+        return dep
 
     @staticmethod
     def _first(objs: list[dict]) -> dict | None:

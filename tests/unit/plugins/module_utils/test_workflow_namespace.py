@@ -1,5 +1,7 @@
 """Builders of the workflow namespace: validation, policies, patches."""
 
+import json
+
 from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
 from ansible_collections.parodos.orchestrator.plugins.module_utils import workflow_namespace as wn
 
@@ -95,3 +97,103 @@ def test_view():
     assert wn.view({"kind": "Namespace", "metadata": {"labels": {"a": "b"}}, "spec": {"finalizers": []}}) == {
         "labels": {"a": "b"}}
     assert wn.view({"kind": "NetworkPolicy", "metadata": {}, "spec": {"x": 1}}) == {"labels": {}, "spec": {"x": 1}}
+
+
+# ------------------------------------------------------------------ additional namespaces
+
+PG = {"secret_name": "db", "secret_namespace": "sonataflow-infra", "user_key": "u", "password_key": "p",
+      "service_name": "db", "service_namespace": "sonataflow-infra", "port": 5432, "database": "sonataflow"}
+
+
+def test_own_namespace_is_not_admitted_by_name():
+    assert wn.admitted("rhdh", ["knative-serving"], ["sonataflow-infra", "ops"], own="sonataflow-infra") == [
+        "rhdh", "knative-serving", "ops"]
+    rhdh, _intra = wn.desired_policies(dict(PARAMS, admit_namespaces=["sonataflow-infra", "ops"]))
+    assert peer("sonataflow-infra") not in rhdh["spec"]["ingress"][0]["from"]
+    rhdh, _intra = wn.desired_policies(dict(PARAMS, name="team-a", admit_namespaces=["sonataflow-infra", "ops"]))
+    assert rhdh["spec"]["ingress"][0]["from"][-2:] == [peer("sonataflow-infra"), peer("ops")]
+
+
+def test_namespace_entries_defaults():
+    assert wn.namespace_entries(["a", {"name": "b", "persistence": False}, {"name": "c", "schema": "s"}, 3]) == [
+        {"name": "a", "persistence": True, "schema": "a"}, {"name": "b", "persistence": False, "schema": "b"},
+        {"name": "c", "persistence": True, "schema": "s"}]
+    assert wn.namespace_entries("a") == [] and wn.namespace_entries(None) == []
+
+
+def test_entries_problems():
+    taken = {"sonataflow-infra": "the platform's namespace (orchestrator_workflow_namespace)"}
+    assert wn.entries_problems(["a", {"name": "b", "persistence": False, "schema": "b_1"}], "v", taken) == []
+    assert wn.entries_problems([], "v") == [] and wn.entries_problems(None, "v") == []
+    assert wn.entries_problems("a", "v") == [
+        "v must be a list of namespace names or of mappings with name, persistence (true or false) and schema; "
+        "it is a string."]
+    problems = wn.entries_problems(["Bad", "a", {"name": "a"}, "sonataflow-infra", 7,
+                                    {"name": "c", "persistence": "yes", "extra": 1, "schema": "pg_x"},
+                                    {"persistence": True}], "v", taken)
+    assert problems == [
+        "v[0].name (Bad) must be a namespace name: 1 to 63 lower-case letters, digits or -, starting and ending "
+        "with a letter or digit.",
+        "v[2].name (a) is listed twice (also at v[1]); list each namespace once.",
+        "v[3].name (sonataflow-infra) is already the platform's namespace (orchestrator_workflow_namespace); list "
+        "each additional namespace once, and not that one.",
+        "v[4] must be a namespace name or a mapping with name, persistence and schema; it is a number.",
+        "v[5] has unknown key(s) extra; the keys are name, persistence, schema.",
+        'v[5].persistence ("yes") must be true or false (a boolean, not a string).',
+        "v[5].schema (pg_x) must be a PostgreSQL schema name: names starting with pg_ are reserved for the system "
+        "schemas of PostgreSQL.",
+        "v[6].name (null) must be a namespace name: 1 to 63 lower-case letters, digits or -, starting and ending "
+        "with a letter or digit."]
+    assert wn.schema_problem("a" * 64) == "it must have 1 to 63 lower-case letters, digits, _ or -"
+    assert wn.schema_problem(5) == "it is a number, not a string"
+
+
+def test_persistence_block_and_copy_decision():
+    assert wn.persistence_block(PG, "team-a", "") == {
+        "secretRef": {"name": "db", "userKey": "u", "passwordKey": "p"},
+        "serviceRef": {"name": "db", "namespace": "sonataflow-infra", "port": 5432, "databaseName": "sonataflow",
+                       "databaseSchema": "team-a"}}
+    assert wn.persistence_block(PG, "team-a", "s")["serviceRef"]["databaseSchema"] == "s"
+    assert wn.needs_copy({"name": "team-a", "persistence": True}, PG)
+    assert not wn.needs_copy({"name": "team-a", "persistence": False}, PG)
+    assert not wn.needs_copy({"name": "sonataflow-infra", "persistence": True}, PG)
+
+
+def test_is_copy_and_copy_plan():
+    copy = {"metadata": {"labels": dict(wn.OWNERSHIP_LABELS),
+                         "annotations": {wn.COPY_ANNOTATION: "sonataflow-infra/db"}}, "data": {"u": "YQ==", "x": "eA=="}}
+    assert wn.is_copy(copy, PG) and wn.is_copy(copy)
+    assert not wn.is_copy(copy, dict(PG, secret_namespace="other"))
+    assert not wn.is_copy({"metadata": {"annotations": {wn.COPY_ANNOTATION: "sonataflow-infra/db"}}})  # not ours
+    assert not wn.is_copy({"metadata": {"labels": dict(wn.OWNERSHIP_LABELS)}})
+    data, remove = wn.copy_plan({"data": {"u": "Yg==", "p": "cA=="}}, copy)
+    assert data == {"u": "b", "p": "p"} and remove == ["x"]
+    assert wn.copy_plan({"data": {"u": "Yg=="}}, None) == ({"u": "b"}, [])
+
+
+def test_record_and_restore_of_the_labels_of_a_namespace_not_created_by_the_module():
+    before = {"metadata": {"name": "team-b", "labels": {"team": "b", wn.ARGOCD_LABEL: "other"}}}
+    changes = {wn.WORKFLOW_LABEL: "", wn.ARGOCD_LABEL: "gitops", "app.kubernetes.io/component": "x"}
+    record = wn.record_changes(before, changes)
+    assert json.loads(record[wn.RECORD_ANNOTATION]) == {"labels": {wn.WORKFLOW_LABEL: None, wn.ARGOCD_LABEL: "other"}}
+    after = k8s.apply_merge_patch(before, {"metadata": {"labels": changes, "annotations": record}})
+    assert wn.record_changes(after, {wn.ARGOCD_LABEL: "again"}) == {}  # the value from before the first change stays
+    assert not wn.created_by_module(after)
+    assert wn.restore_patch(after) == {"metadata": {"annotations": {wn.RECORD_ANNOTATION: None},
+                                                    "labels": {wn.WORKFLOW_LABEL: None, wn.ARGOCD_LABEL: "other"}}}
+    restored = k8s.apply_merge_patch(after, wn.restore_patch(after))
+    assert restored["metadata"]["labels"] == {"team": "b", wn.ARGOCD_LABEL: "other", "app.kubernetes.io/component": "x"}
+    assert wn.restore_patch(restored) is None
+    assert wn.restore_patch(before) is None and wn.restore_patch(None) is None
+
+
+def test_created_by_module():
+    made = wn.namespace_object(PARAMS)
+    assert json.loads(made["metadata"]["annotations"][wn.RECORD_ANNOTATION]) == {"created": True}
+    assert wn.created_by_module(made) and wn.restore_patch(made) is None
+    assert wn.record_changes(made, {wn.ARGOCD_LABEL: "gitops"}) == {}
+    # made before records were kept: ours and labelled
+    assert wn.created_by_module({"metadata": {"labels": {**wn.OWNERSHIP_LABELS, wn.WORKFLOW_LABEL: ""}}})
+    assert not wn.created_by_module({"metadata": {"labels": {wn.WORKFLOW_LABEL: ""}}})
+    assert not wn.created_by_module({"metadata": {"labels": dict(wn.OWNERSHIP_LABELS),
+                                                  "annotations": {wn.RECORD_ANNOTATION: "not json"}}})

@@ -137,3 +137,109 @@ def test_main_reports_api_errors(run_module):
     code, result = run_module(workflow_namespace, {"name": "wf", "rhdh_namespace": "rhdh"}, api=api)
     assert code == 1 and api.objects == {}
     assert result["msg"] == 'Workflow namespace wf: namespaces is forbidden: User "dev" cannot create resource'
+
+
+# ------------------------------------------------------------------ several namespaces, the copy, state=absent
+
+PG = {"secret_name": "db", "secret_namespace": "infra", "user_key": "u", "password_key": "p", "service_name": "db",
+      "service_namespace": "infra", "port": 5432, "database": "sonataflow"}
+SOURCE = "/api/v1/namespaces/infra/secrets/db"
+COPY = "/api/v1/namespaces/wf/secrets/db"
+
+
+def source_secret(password="cA=="):
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": {"name": "db", "namespace": "infra"},
+            "data": {"u": "dQ==", "p": password}}
+
+
+def present(api, check_mode=False):
+    params = dict(PARAMS, labels={**wn.OWNERSHIP_LABELS, "app.kubernetes.io/component": "serverless-logic"})
+    return workflow_namespace.ensure(api, params, check_mode, {"name": "wf", "persistence": True}, PG)
+
+
+def test_the_copy_is_made_follows_its_source_and_is_not_shown():
+    api = cluster({SOURCE: source_secret()})
+    report = present(api)
+    assert "Secret/wf/db" in report.created
+    copy = api.objects[COPY]
+    assert copy["data"] == {"u": "dQ==", "p": "cA=="} and copy["type"] == "Opaque"
+    assert copy["metadata"]["annotations"] == {wn.COPY_ANNOTATION: "infra/db"}
+    assert copy["metadata"]["labels"]["app.kubernetes.io/component"] == "serverless-logic"
+    assert "cA==" not in str(report.after) and "cA==" not in str(report.before)
+    assert not present(api).changed
+    api.objects[SOURCE]["data"]["p"] = "bmV3"
+    report = present(api)
+    assert report.updated == ["Secret/wf/db"] and api.objects[COPY]["data"]["p"] == "bmV3"
+
+
+def test_a_secret_of_that_name_not_ours_is_kept_and_a_missing_source_fails():
+    foreign = {"metadata": {"name": "db", "namespace": "wf"}, "data": {"x": "eA=="}}
+    api = cluster({SOURCE: source_secret(), COPY: foreign, NS + "/wf": {"metadata": {"name": "wf"}}})
+    report = present(api)
+    assert report.kept == ["Secret/wf/db"] and api.objects[COPY]["data"] == {"x": "eA=="}
+    assert "is not a copy made by this collection" in report.warnings[0]
+    with pytest.raises(ValueError, match="the PostgreSQL Secret infra/db, which is copied to the namespace, does not"):
+        present(cluster())
+    report = present(cluster(), check_mode=True)  # the source comes later in a check-mode run
+    assert "Secret/wf/db" in report.created and "does not exist yet" in report.warnings[0]
+
+
+def test_absent_takes_back_only_what_was_added():
+    api = cluster({SOURCE: source_secret(), NS + "/wf": {"metadata": {"name": "wf", "labels": {"team": "a"}}},
+                   "/apis/networking.k8s.io/v1/namespaces/wf/networkpolicies/theirs": {
+                       "metadata": {"name": "theirs", "namespace": "wf"}, "spec": {}},
+                   "/api/v1/namespaces/wf/secrets/theirs": {"metadata": {"name": "theirs", "namespace": "wf"}}})
+    present(api)
+    assert api.objects[NS + "/wf"]["metadata"]["labels"][wn.WORKFLOW_LABEL] == ""
+    params = dict(PARAMS, state="absent", wait_timeout=5, wait_sleep=0)
+    report = workflow_namespace.remove(api, params, True)  # check mode: dry runs only
+    assert sorted(report.removed) == ["NetworkPolicy wf/allow-intra-namespace",
+                                      "NetworkPolicy wf/allow-rhdh-to-sonataflow-and-workflows", "Secret wf/db"]
+    assert all(dry for _m, _p, dry in api.writes()[-4:]) and COPY in api.objects
+    report = workflow_namespace.remove(api, params, False)
+    assert report.updated == ["Namespace/wf"] and not report.namespace_created
+    assert COPY not in api.objects
+    assert sorted(p for p in api.objects if "/wf/" in p) == [
+        "/api/v1/namespaces/wf/secrets/theirs", "/apis/networking.k8s.io/v1/namespaces/wf/networkpolicies/theirs"]
+    assert api.objects[NS + "/wf"]["metadata"]["labels"] == {"team": "a"}
+    assert not (api.objects[NS + "/wf"]["metadata"].get("annotations") or {})
+    assert not workflow_namespace.remove(api, params, False).changed
+
+
+def test_absent_names_a_namespace_the_module_created():
+    api = cluster()
+    workflow_namespace.ensure(api, PARAMS, False)
+    report = workflow_namespace.remove(api, dict(PARAMS, state="absent", wait_timeout=5, wait_sleep=0), False)
+    assert report.namespace_created and report.updated == [] and NS + "/wf" in api.objects
+    assert workflow_namespace.remove(cluster(), dict(PARAMS, state="absent", wait_timeout=5, wait_sleep=0),
+                                     False).removed == []
+
+
+def test_main_several_namespaces_and_their_persistence(run_module):
+    api = cluster({SOURCE: source_secret()})
+    args = {"namespaces": [{"name": "infra", "persistence": True}, {"name": "wf", "persistence": True,
+                                                                    "schema": "wf_s"},
+                           {"name": "other"}],
+            "rhdh_namespace": "rhdh", "admit_namespaces": ["infra"], "postgresql": PG}
+    code, result = run_module(workflow_namespace, args, api=api)
+    assert code == 0, result
+    by_name = {n["name"]: n for n in result["namespaces"]}
+    assert by_name["wf"]["persistence"]["serviceRef"]["databaseSchema"] == "wf_s"
+    assert by_name["infra"]["persistence"]["serviceRef"]["databaseSchema"] == "infra"
+    assert by_name["other"]["persistence"] is None
+    assert "Secret/wf/db" in result["created"] and not any("Secret/infra" in r or "Secret/other" in r
+                                                           for r in result["created"])
+    assert "namespace" not in result
+
+
+def test_main_rejects_bad_options_before_connecting(run_module):
+    code, result = run_module(workflow_namespace, {"namespaces": [{"name": "a", "persistence": True}, {"name": "a"}],
+                                                   "rhdh_namespace": "rhdh"})
+    assert code == 1
+    assert result["msg"] == ("Workflow namespace a, a: namespaces lists a more than once; persistence is wanted in a: "
+                             "set postgresql (the Secret and Service of the database)")
+    code, result = run_module(workflow_namespace, {"name": "a", "namespaces": [{"name": "b"}], "rhdh_namespace": "r"})
+    assert code == 1 and "set either name or namespaces" in result["msg"]
+    code, result = run_module(workflow_namespace, {"namespaces": [{"name": "a", "schema": "pg_a"}],
+                                                   "rhdh_namespace": "r"})
+    assert code == 1 and "schema 'pg_a' is not a schema name" in result["msg"]
