@@ -149,10 +149,11 @@ def ssh_credentials_problems(settings):
     given = [key for key, value_var, file_var in SSH_KEYS if _given(settings, value_var) or _given(settings, file_var)]
     if not given:
         return []
+    given_vars = [var for key, value_var, file_var in SSH_KEYS for var in (value_var, file_var) if _given(settings, var)]
     for key, value_var, file_var in SSH_KEYS[:2]:
         if key not in given:
             problems.append("%s or %s must be set when the SSH credentials are given (%s): the pipeline needs %s."
-                            % (value_var, file_var, ", ".join(given), key))
+                            % (value_var, file_var, ", ".join(given_vars), key))
     key_text = ssh_credentials(settings).get("id_rsa", "")
     if key_text and "PRIVATE KEY-----" not in key_text:
         source = SSH_KEYS[0][2] if _given(settings, SSH_KEYS[0][2]) else SSH_KEYS[0][1]

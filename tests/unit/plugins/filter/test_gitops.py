@@ -131,10 +131,10 @@ def test_a_key_without_its_last_line_break_gets_one():
      ["gitops_git_ssh_key and gitops_git_ssh_key_file both give id_rsa: set one of them."]),
     ({"gitops_git_ssh_key": KEY},
      ["gitops_git_ssh_known_hosts or gitops_git_ssh_known_hosts_file must be set when the SSH credentials are given "
-      "(id_rsa): the pipeline needs known_hosts."]),
+      "(gitops_git_ssh_key): the pipeline needs known_hosts."]),
     ({"gitops_git_ssh_known_hosts": "h k", "gitops_git_ssh_config": "Host *"},
-     ["gitops_git_ssh_key or gitops_git_ssh_key_file must be set when the SSH credentials are given (known_hosts, "
-      "config): the pipeline needs id_rsa."]),
+     ["gitops_git_ssh_key or gitops_git_ssh_key_file must be set when the SSH credentials are given "
+      "(gitops_git_ssh_known_hosts, gitops_git_ssh_config): the pipeline needs id_rsa."]),
     ({"gitops_git_ssh_key": "ssh-rsa AAAAB3 public-key", "gitops_git_ssh_known_hosts": "h k"},
      ["gitops_git_ssh_key does not hold a private key in PEM or OpenSSH form (-----BEGIN ... PRIVATE KEY-----)."]),
     ({"gitops_git_ssh_key": "  \n", "gitops_git_ssh_known_hosts": "h k"}, ["gitops_git_ssh_key is blank."]),
