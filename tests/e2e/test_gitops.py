@@ -58,10 +58,10 @@ def backend_secret(cluster, token=True):
     data = {"BACKEND_SECRET": "user-backend-secret"}
     if token:
         data["K8S_CLUSTER_TOKEN"] = "user-cluster-token"
-    cluster.store.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "backstage-backend-auth-secret",
-                                                                           "namespace": RHDH_NS},
-                          "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}},
-                         manager="user")
+    secret = {"apiVersion": "v1", "kind": "Secret",
+              "metadata": {"name": "backstage-backend-auth-secret", "namespace": RHDH_NS},
+              "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}}
+    cluster.store.create(secret, manager="user")
 
 
 def labels(cluster, name):
