@@ -552,6 +552,7 @@ PUBLISHED = frozenset({
     "orchestrator_rhdh_url", "orchestrator_operator_packages", "orchestrator_operators",
     "orchestrator_subscriptions", "orchestrator_workflow_namespaces", "orchestrator_kubeconfig",
     "orchestrator_kube_context", "orchestrator_api_host", "orchestrator_api_key", "orchestrator_validate_certs",
+    "orchestrator_gitops_installs_operators",
 })
 SHARED_PREFIX = "orchestrator_"
 ROLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "roles")

@@ -212,6 +212,10 @@ KNOWN_CUSTOM_RESOURCES = {
     ("sonataflow.org/v1alpha08", "SonataFlowPlatform"): ("sonataflowplatforms", True),
     ("sonataflow.org/v1alpha08", "SonataFlowClusterPlatform"): ("sonataflowclusterplatforms", False),
     ("rhdh.redhat.com/v1alpha1", "Backstage"): ("backstages", True),
+    ("argoproj.io/v1alpha1", "AppProject"): ("appprojects", True),
+    ("argoproj.io/v1beta1", "ArgoCD"): ("argocds", True),
+    ("tekton.dev/v1", "Task"): ("tasks", True),
+    ("tekton.dev/v1", "Pipeline"): ("pipelines", True),
 }
 
 

@@ -27,6 +27,7 @@ CONTROLLERS = (
     "knative",  # KnativeServing / KnativeEventing -> Ready
     "sonataflow",  # SonataFlowPlatform / SonataFlowClusterPlatform -> Succeed
     "rhdh",  # Backstage -> Deployed
+    "gitops",  # ArgoCD -> Route, Secret, Available; OpenShift Pipelines -> the buildah Task
 )
 
 

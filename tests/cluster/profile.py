@@ -7,7 +7,6 @@ PackageManifest API, and the user-made gitops pieces when asked for.
 
 from __future__ import annotations
 
-import base64
 import copy
 
 from tests.cluster.catalog import INSTALL_MODES, Package, operator_catalog
@@ -282,39 +281,15 @@ def register_package_manifests(store, config: ClusterConfig) -> None:
 
 # -- gitops pieces made by the user beforehand -------------------------------------------------------
 def _gitops(store, config: ClusterConfig) -> None:
+    from tests.cluster.controllers.gitops import argocd_objects
+
     ns, inst = config.argocd_namespace, config.argocd_instance
-    labels = {"app.kubernetes.io/managed-by": inst, "app.kubernetes.io/part-of": "argocd"}
     _create(store, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
-    argocd = _create(store, {
-        "apiVersion": "argoproj.io/v1beta1", "kind": "ArgoCD", "metadata": {"name": inst, "namespace": ns},
-        "spec": {"server": {"route": {"enabled": True}}, "rbac": {"defaultPolicy": "role:readonly"}},
-    }, status={"phase": "Available", "server": "Running", "repo": "Running", "redis": "Running",
-               "applicationController": "Running", "sso": "Unknown",
-               "host": f"{inst}-server-{ns}.{config.cluster_domain}"})
-    owner = [{"apiVersion": "argoproj.io/v1beta1", "kind": "ArgoCD", "name": inst,
-              "uid": argocd["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}]
-    _create(store, {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-                    "metadata": {"name": f"{inst}-cluster", "namespace": ns, "ownerReferences": owner,
-                                 "labels": {**labels, "app.kubernetes.io/name": f"{inst}-cluster"}},
-                    "data": {"admin.password": base64.b64encode(b"argocd-admin-password").decode()}})
-    _create(store, {"apiVersion": "v1", "kind": "Service",
-                    "metadata": {"name": f"{inst}-server", "namespace": ns, "ownerReferences": owner,
-                                 "labels": {**labels, "app.kubernetes.io/name": f"{inst}-server"}},
-                    "spec": {"selector": {"app.kubernetes.io/name": f"{inst}-server"},
-                             "ports": [{"name": "http", "port": 80, "targetPort": 8080},
-                                       {"name": "https", "port": 443, "targetPort": 8080}]}})
-    if config.profile != "openshift":
-        return
-    host = f"{inst}-server-{ns}.{config.cluster_domain}"
-    _create(store, {
-        "apiVersion": "route.openshift.io/v1", "kind": "Route",
-        "metadata": {"name": f"{inst}-server", "namespace": ns, "ownerReferences": owner,
-                     "labels": {**labels, "app.kubernetes.io/name": f"{inst}-server"}},
-        "spec": {"host": host, "to": {"kind": "Service", "name": f"{inst}-server", "weight": 100},
-                 "port": {"targetPort": "https"},
-                 "tls": {"termination": "passthrough", "insecureEdgeTerminationPolicy": "Redirect"},
-                 "wildcardPolicy": "None"},
-    }, status={"ingress": [{"host": host, "routerName": "default", "wildcardPolicy": "None",
-                            "routerCanonicalHostname": f"router-default.{config.cluster_domain}",
-                            "conditions": [{"type": "Admitted", "status": "True",
-                                            "lastTransitionTime": SEED_TIME}]}]})
+    argocd = {"apiVersion": "argoproj.io/v1beta1", "kind": "ArgoCD", "metadata": {"name": inst, "namespace": ns},
+              "spec": {"server": {"route": {"enabled": True}}, "rbac": {"defaultPolicy": "role:readonly"}}}
+    dummy, status = argocd_objects({**argocd, "metadata": {**argocd["metadata"], "uid": ""}}, config, False, SEED_TIME)
+    argocd = _create(store, argocd, status=status)
+    objects, dummy = argocd_objects(argocd, config, config.profile == "openshift", SEED_TIME)
+    for obj in objects:
+        status = obj.pop("status", None)
+        _create(store, obj, status=status)

@@ -95,11 +95,11 @@ def test_without_rhdh_the_given_developer_hub_namespace_is_admitted(cluster):
 BAD_SELECTIONS = [
     pytest.param({"orchestrator_components": ["serverless", "tekton"]},
                  ["orchestrator_components has unknown component(s) tekton; the components are serverless, "
-                  "serverless_logic, postgresql, rhdh."],
+                  "serverless_logic, postgresql, rhdh, gitops."],
                  id="unknown-name"),
     pytest.param({"orchestrator_components": "rhdh"},
                  ['orchestrator_components must be a list of component names, such as [serverless, '
-                  'serverless_logic, postgresql, rhdh]; it is the string "rhdh".'],
+                  'serverless_logic, postgresql, rhdh, gitops]; it is the string "rhdh".'],
                  id="string"),
     pytest.param({"orchestrator_components": ["rhdh", "serverless", "rhdh"]},
                  ["orchestrator_components lists rhdh more than once; name each component once."],

@@ -14,6 +14,8 @@ from tests.helpers import ansible_env
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MOLECULE = REPO_ROOT / "extensions" / "molecule"
 SCENARIOS = sorted(p.parent.name for p in MOLECULE.glob("*/molecule.yml"))
+# The test cluster a scenario needs, when not the default one (ClusterConfig overrides).
+CLUSTERS = {"gitops": {"gitops": True}}
 
 
 def test_scenarios_are_found():
@@ -44,12 +46,13 @@ def test_scenarios_share_the_base_config():
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_molecule_scenario(scenario, cluster):
+def test_molecule_scenario(scenario, cluster_factory):
+    cluster = cluster_factory(**CLUSTERS.get(scenario, {}))
     env = ansible_env(cluster, NO_COLOR="1", PY_COLORS="0", COLUMNS="200")
     # from the collection root: only there molecule reads extensions/molecule/config.yml
     proc = subprocess.run(["molecule", "test", "-s", scenario], cwd=REPO_ROOT, env=env,
                           capture_output=True, text=True, timeout=900, check=False)
     output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-6000:]
+    assert proc.returncode == 0, output[-20000:]
     for step in ("converge", "idempotence", "verify"):
         assert re.search(r"%s\W+Executed: Successful" % step, output), output[-6000:]

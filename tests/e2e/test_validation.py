@@ -27,7 +27,9 @@ SITE = REPO_ROOT / "playbooks" / "site.yml"
 CLEANUP = REPO_ROOT / "playbooks" / "cleanup.yml"
 FAST = {"__serverless_poll_delay": 0.2, "__serverless_logic_poll_delay": 0.2, "__postgresql_poll_delay": 1,
         "__rhdh_poll_delay": 0.2, "__cleanup_poll_delay": 0.2}
-ROLES = ("serverless_logic", "serverless", "postgresql", "rhdh", "prerequisites", "cleanup")
+ROLES = ("serverless_logic", "serverless", "postgresql", "rhdh", "gitops", "prerequisites", "cleanup")
+FILES = REPO_ROOT / "tests" / "e2e" / "files"
+TEKTON = {"orchestrator_gitops_enabled": True, "orchestrator_tekton_enabled": True}
 SHA512 = "sha512-A/twx1SOOGDQjglLzOxQikKO0XOdPP1jh2lj9Y/92bLox8mT+eaZpub8YLwR2mb7LsUIUImg+U6VnKwoAV9ATA=="
 ORCHESTRATOR = "backstage-plugin-orchestrator@1.3.0"
 # What ansible-core says when a value does not pass a role's argument spec.
@@ -180,6 +182,29 @@ CASES = [
          rhdh_github_token="ghp_0123456789"),
     case("rhdh_secret_remove_keys", ["backend_secret"], "Got no match for: backend_secret"),
     case("rhdh_email_username", "notifications\n", "contains a line break"),
+    # gitops
+    case("orchestrator_tekton_enabled", True, "orchestrator_tekton_enabled needs orchestrator_gitops_enabled"),
+    case("gitops_install_operators", True, "gitops_install_operators needs orchestrator_gitops_enabled: true"),
+    case("gitops_docker_config_files", [str(FILES / "missing-auth.json")], "missing-auth.json cannot be read",
+         **TEKTON),
+    case("gitops_docker_config_files", [str(FILES / "auth-not-json.json")], "is not valid JSON", **TEKTON),
+    case("gitops_docker_config_files", [str(FILES / "auth-without-auths.json")], "has no auths map", **TEKTON),
+    case("gitops_docker_config_files", "~/auth.json", "must be a list of paths of registry auth files", **TEKTON),
+    case("gitops_docker_config_files", [str(FILES / "auth-not-json.json")],
+         "the docker-credentials Secret is for the Tekton pipeline", orchestrator_gitops_enabled=True),
+    case("gitops_git_ssh_key", "ssh-rsa AAAAB3NzaC1yc2E public", "does not hold a private key",
+         gitops_git_ssh_known_hosts="github.com ssh-ed25519 AAAA", **TEKTON),
+    case("gitops_git_ssh_known_hosts", "github.com ssh-ed25519 AAAA", "gitops_git_ssh_key or gitops_git_ssh_key_file "
+         "must be set", **TEKTON),
+    case("gitops_git_ssh_key_file", str(FILES / "missing_id_rsa"), "missing_id_rsa cannot be read",
+         gitops_git_ssh_known_hosts="github.com ssh-ed25519 AAAA", **TEKTON),
+    case("gitops_git_branch", "main branch", "must be a git branch or tag name"),
+    case("gitops_image_registry", "quay.io/my-org", "without a path"),
+    case("gitops_kn_workflow_version", "1.35", "must be a version such as 1.33.0"),
+    case("gitops_buildah_namespace", "Openshift_Pipelines", "must be a namespace name"),
+    case("gitops_git_user_email", "pipeline", "must be an e-mail address"),
+    case("gitops_approval", "auto", "must be one of: Automatic, Manual"),
+    case("gitops_chanel", "latest", "did you mean gitops_channel?"),
     # prerequisites
     case("prerequisites_openshift_min_version", "4", "must look like 4.13 or 4.13.2"),
     case("prerequisites_openshift_min_version", 4.10, "must be given in quotes"),

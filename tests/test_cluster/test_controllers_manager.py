@@ -85,7 +85,7 @@ def test_manager_builds_enabled_controllers_in_fixed_order():
     sim = Sim()
     names = [c.name for c in sim.manager.controllers]
     assert names == ["namespace", "garbage-collector", "serviceaccount", "olm", "knative", "sonataflow", "rhdh",
-                     "workloads"]
+                     "gitops", "workloads"]
     only = Sim(controllers={"workloads", "olm"})
     assert [c.name for c in only.manager.controllers] == ["olm", "workloads"]
 

@@ -23,6 +23,7 @@ _REGISTRY = (
     ("knative", "operators", "KnativeController"),
     ("sonataflow", "operators", "SonataFlowController"),
     ("rhdh", "operators", "BackstageController"),
+    ("gitops", "gitops", "GitOpsController"),
     ("workloads", "workloads", "WorkloadController"),
 )
 

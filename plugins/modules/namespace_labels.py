@@ -1,0 +1,145 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: parodos.orchestrator contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: namespace_labels
+short_description: Put labels on existing namespaces, or take off the ones the collection added
+version_added: "0.2.0"
+author:
+  - Parodos Orchestrator maintainers (@parodos-dev)
+description:
+  - Labels namespaces that may belong to someone else, such as the ArgoCD namespace made with its ArgoCD
+    instance. The collection's modules never change a namespace otherwise.
+  - With O(state=present), each label that the namespace lacks or has with another value is set, in one merge
+    patch per namespace. A label the namespace did not have is recorded in its annotation
+    C(orchestrator.parodos.dev/added-labels).
+  - With O(state=absent), only the labels that the collection added are taken off - the recorded ones and, on a
+    namespace that carries the collection's mark C(app.kubernetes.io/managed-by=parodos.orchestrator), every
+    label named. A label that was there before the collection added it stays.
+  - A namespace that does not exist (or is being deleted) is left out and reported; nothing is created.
+  - Nothing is sent when every namespace is already as wanted.
+extends_documentation_fragment:
+  - parodos.orchestrator.cluster
+  - parodos.orchestrator.cluster.WRITES
+  - kubernetes.core.k8s_auth_options
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.ACTIONGROUPS
+attributes:
+  check_mode:
+    support: full
+    details: Patches are sent with C(dryRun=All).
+  diff_mode:
+    support: full
+    details: Shows the labels (and the record of added labels) of each namespace changed.
+options:
+  namespaces:
+    description: The namespaces and their labels.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: Name of the namespace.
+        type: str
+        required: true
+      labels:
+        description:
+          - Labels to put on the namespace (O(state=present)), or whose keys to take off (O(state=absent); the
+            values are not compared).
+          - The collection's mark (C(app.kubernetes.io/managed-by), C(app.kubernetes.io/part-of)) cannot be given.
+        type: dict
+        required: true
+  state:
+    description: C(present) puts the labels on, C(absent) takes off those the collection added.
+    type: str
+    choices: [present, absent]
+    default: present
+seealso:
+  - module: parodos.orchestrator.workflow_namespace
+"""
+
+EXAMPLES = r"""
+- name: Label the ArgoCD namespace for Developer Hub
+  parodos.orchestrator.namespace_labels:
+    namespaces:
+      - name: orchestrator-gitops
+        labels:
+          rhdh.redhat.com/argocd-namespace: ""
+
+- name: Take that label off again, when the collection added it
+  parodos.orchestrator.namespace_labels:
+    state: absent
+    namespaces:
+      - name: orchestrator-gitops
+        labels:
+          rhdh.redhat.com/argocd-namespace: ""
+"""
+
+RETURN = r"""
+namespaces:
+  description: One entry per namespace, in order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The namespace.
+      type: str
+    action:
+      description: C(labelled), C(unlabelled), C(keep), C(missing) (it does not exist) or C(terminating).
+      type: str
+    labels:
+      description: The label keys set (present) or taken off (absent) by this run.
+      type: list
+      elements: str
+    recorded:
+      description: The label keys this run added and recorded as the collection's (present only).
+      type: list
+      elements: str
+missing:
+  description: The namespaces that do not exist.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
+from ansible_collections.parodos.orchestrator.plugins.module_utils import namespace_labels as nl
+
+
+def argument_spec():
+    return k8s.auth_argument_spec(
+        namespaces=dict(type="list", elements="dict", required=True, options=dict(
+            name=dict(type="str", required=True),
+            labels=dict(type="dict", required=True),
+        )),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+    )
+
+
+def main():
+    module = k8s.new_module(argument_spec())
+    params = module.params
+    errors = nl.validate(params["namespaces"], params["state"])
+    if errors:
+        module.fail_json(msg="Invalid options: " + "; ".join(errors), changed=False)
+    api = k8s.connect_or_fail(module, changed=False)
+    try:
+        results, before, after = nl.run(api, params["namespaces"], params["state"], module.check_mode)
+    except k8s.ApiError as exc:
+        module.fail_json(msg="Namespace labels: %s (HTTP %s)" % (exc, exc.status), changed=False)
+    result = dict(changed=bool(before), namespaces=results,
+                  missing=[r["name"] for r in results if r["action"] == "missing"])
+    if module._diff:
+        result["diff"] = dict(before=before, after=after)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
