@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from ansible_collections.parodos.orchestrator.plugins.module_utils import workflow_namespace as _workflow_namespace
+from ansible_collections.parodos.orchestrator.plugins.module_utils.values import kind_of
 
 # --------------------------------------------------------------------------- names
 
@@ -57,27 +58,10 @@ def _sentence(text):
     return text if text.endswith((".", "?", "!")) else text + "."
 
 
-def _kind(value):
-    """The YAML word for the type of a value: string, number, boolean, list, mapping, null."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, Mapping):
-        return "mapping"
-    if isinstance(value, Sequence):
-        return "list"
-    return type(value).__name__
-
-
 def _text_problem(value, limit=None):
     """Why ``value`` is not a non-empty string of at most ``limit`` characters, or ''."""
     if not isinstance(value, str):
-        return "it is a %s, not a string" % _kind(value)
+        return "it is a %s, not a string" % kind_of(value)
     if not value:
         return "it is empty"
     if limit is not None and len(value) > limit:
@@ -253,7 +237,7 @@ def resource_name_problem(name):
 def resources_problems(value, allowed=("requests", "limits")):
     """Why ``value`` is not container resources: a mapping with ``allowed`` keys, quantities, requests <= limits."""
     if not isinstance(value, Mapping):
-        return ["it is a %s, not a mapping with %s" % (_kind(value), " and/or ".join(allowed))]
+        return ["it is a %s, not a mapping with %s" % (kind_of(value), " and/or ".join(allowed))]
     problems = []
     unknown = [str(k) for k in value if k not in allowed]
     if unknown:
@@ -266,7 +250,7 @@ def resources_problems(value, allowed=("requests", "limits")):
         if entries is None:
             continue
         if not isinstance(entries, Mapping):
-            problems.append("%s is a %s, not a mapping of resource to quantity" % (section, _kind(entries)))
+            problems.append("%s is a %s, not a mapping of resource to quantity" % (section, kind_of(entries)))
             continue
         amounts[section] = {}
         for resource, amount in entries.items():
@@ -478,7 +462,7 @@ def plugin_problems(plugins, defaults, name="rhdh_plugins"):
     """
     if not isinstance(plugins, Mapping):
         return ["%s must be a mapping of plugin to {package: name@version, integrity: sha512-...}; it is a %s (%s)"
-                % (name, _kind(plugins), _text(plugins))]
+                % (name, kind_of(plugins), _text(plugins))]
     problems = []
     for plugin in plugins:
         where = "%s.%s" % (name, plugin)
@@ -490,7 +474,7 @@ def plugin_problems(plugins, defaults, name="rhdh_plugins"):
         entry = plugins[plugin]
         if not isinstance(entry, Mapping):
             problems.append("%s must be a mapping with package and/or integrity; it is a %s (%s)" % (
-                where, _kind(entry), _text(entry)))
+                where, kind_of(entry), _text(entry)))
             continue
         unknown = [str(k) for k in entry if k not in PLUGIN_KEYS]
         if unknown:
@@ -519,7 +503,7 @@ def key_names_problems(value, defaults, name):
     names that are not Secret keys, and one key name given to two logical keys."""
     if not isinstance(value, Mapping):
         return ["%s must be a mapping of logical key to key name, such as {github_token: GH_TOKEN}; it is a %s (%s)."
-                % (name, _kind(value), _text(value))]
+                % (name, kind_of(value), _text(value))]
     problems = []
     unknown = []
     for key in value:

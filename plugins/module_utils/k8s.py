@@ -286,12 +286,18 @@ def find_objects(api, discovery, api_version, kind, namespace="", name="", label
         return "", []
     plural, namespaced = resource
     namespace = namespace if namespaced else ""
+    query = {"labelSelector": label_selector} if label_selector and not name else None
+    try:
+        found = api.get(api_path(api_version, plural, namespace, name), query) if query else \
+            api.get(api_path(api_version, plural, namespace, name))
+    except ApiError as exc:
+        if exc.status != 404:
+            raise
+        # a Status NotFound: no such object; a plain 404: the kind (known without discovery) is not served
+        return ("", []) if exc.not_served else (plural, [])
     if name:
-        obj = read(api, api_path(api_version, plural, namespace, name))
-        return plural, [obj] if obj is not None and (not label_selector or matches(obj, label_selector)) else []
-    query = {"labelSelector": label_selector} if label_selector else None
-    listing = read(api, api_path(api_version, plural, namespace), query) or {}
-    return plural, listing.get("items") or []
+        return plural, [found] if found is not None and (not label_selector or matches(found, label_selector)) else []
+    return plural, (found or {}).get("items") or []
 
 
 class _Transport:

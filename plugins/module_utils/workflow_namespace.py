@@ -14,6 +14,7 @@ import json
 import re
 
 from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
+from ansible_collections.parodos.orchestrator.plugins.module_utils.values import kind_of
 from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import (
     MANAGED_BY,
     OWNERSHIP_LABELS,
@@ -233,26 +234,10 @@ def copy_plan(source, existing):
 # ------------------------------------------------------------------ the list of namespaces
 
 
-def _kind(value):
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, dict):
-        return "mapping"
-    if isinstance(value, (list, tuple)):
-        return "list"
-    return type(value).__name__
-
-
 def schema_problem(value):
     """Why ``value`` is not a schema name, or ''."""
     if not isinstance(value, str):
-        return "it is a %s, not a string" % _kind(value)
+        return "it is a %s, not a string" % kind_of(value)
     if not _SCHEMA.match(value):
         return "it must have 1 to 63 lower-case letters, digits, _ or -"
     if value.startswith("pg_"):
@@ -284,7 +269,7 @@ def entries_problems(value, variable, taken=None):
         return []
     if not isinstance(value, (list, tuple)):
         return ["%s must be a list of namespace names or of mappings with name, persistence (true or false) and "
-                "schema; it is a %s." % (variable, _kind(value))]
+                "schema; it is a %s." % (variable, kind_of(value))]
     problems, seen = [], {}
     for index, item in enumerate(value):
         where = "%s[%d]" % (variable, index)
@@ -292,7 +277,7 @@ def entries_problems(value, variable, taken=None):
             item = {"name": item}
         if not isinstance(item, dict):
             problems.append("%s must be a namespace name or a mapping with name, persistence and schema; it is a %s."
-                            % (where, _kind(item)))
+                            % (where, kind_of(item)))
             continue
         unknown = sorted(str(key) for key in item if key not in ENTRY_KEYS)
         if unknown:
@@ -306,7 +291,7 @@ def entries_problems(value, variable, taken=None):
             name = None
         if "persistence" in item and not isinstance(item["persistence"], bool):
             problems.append("%s.persistence (%s) must be true or false (a boolean, not a %s)."
-                            % (where, json.dumps(item["persistence"]), _kind(item["persistence"])))
+                            % (where, json.dumps(item["persistence"]), kind_of(item["persistence"])))
         schema = item.get("schema")
         if schema not in (None, "") or (name and "schema" not in item):
             problem = schema_problem(schema if schema not in (None, "") else name)

@@ -59,3 +59,14 @@ def test_transient_failures_are_retried_and_others_fail_at_once_naming_the_objec
                                              "namespace": "db"}, api)
     assert code == 1 and result["msg"] == "Reading StatefulSet/db/pg (apps/v1) failed: forbidden (HTTP 403)"
     assert len(fake.requests) == 1
+
+
+def test_a_kind_known_without_discovery_but_not_served_gives_nothing(run_module):
+    # Backstage's plural is known to the collection: the plain 404 of its path tells it is not served
+    args = {"api_version": "rhdh.redhat.com/v1alpha1", "kind": "Backstage", "name": "developer-hub",
+            "namespace": "team"}
+    code, result = run_module(objects_info, args, cluster())
+    assert code == 0 and result["resources"] == [] and result["api_found"] is False
+    served = FakeApi(served=("/apis/rhdh.redhat.com/v1alpha1/backstages",))
+    code, result = run_module(objects_info, args, served)
+    assert code == 0 and result["resources"] == [] and result["api_found"] is True
