@@ -50,7 +50,7 @@ description:
   - A ClusterServiceVersion in phase C(Failed) fails at once. Each request
     is retried while the API server answers with a transient failure, up to
     O(wait_timeout) seconds.
-  - With O(operators), installs several operators in one call: the
+  - With O(operators), installs several operators in one call. The
     Subscriptions are read once, every catalog is checked before the first
     write, every Subscription is written before waiting on any, and O(wait)
     waits for all of them together.
