@@ -118,14 +118,17 @@ options:
   component:
     description: Human name of the operator, used in messages; required (here or in each entry of O(operators)).
     type: str
+    default: ""
   package:
     description:
       - Operator package name in the catalog, for example C(serverless-operator); required (here or in each
         entry of O(operators)).
     type: str
+    default: ""
   channel:
     description: Channel to subscribe to; required (here or in each entry of O(operators)).
     type: str
+    default: ""
   source:
     description: Name of the CatalogSource.
     type: str
@@ -148,12 +151,15 @@ options:
   namespace:
     description: Namespace the operator is installed in. Required (here or in each entry of O(operators)).
     type: str
+    default: ""
   subscription_name:
     description: Name of the Subscription to create. Required (here or in each entry of O(operators)).
     type: str
+    default: ""
   operator_group_name:
     description: Name of the OperatorGroup created when the namespace has none. Required (here or in each entry of O(operators)).
     type: str
+    default: ""
   operator_group_target_namespaces:
     description: Target namespaces of a created OperatorGroup; empty means all namespaces.
     type: list
