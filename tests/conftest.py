@@ -19,6 +19,10 @@ def pytest_configure(config):
     option exists only when the plugin is loaded, so pytest.ini cannot carry it.
     This hook runs before the plugin's own pytest_configure, which reads it.
     """
+    # With pytest-xdist, the tests of one xdist_group run on one worker, so that a
+    # module-scoped fixture they share (test_validation's bad-input runs) runs once.
+    if getattr(config.option, "dist", None) == "load":
+        config.option.dist = "loadgroup"
     if hasattr(config.option, "ansible_unit_inject_only"):
         config.option.ansible_unit_inject_only = True
     elif os.environ.get("CI"):

@@ -3,21 +3,25 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Labels the collection puts on namespaces it may not own, and takes off again (pure functions).
 
-A label added to a namespace that did not have it is recorded in the namespace's annotation
-``ADDED`` (the keys, comma separated), so that only those labels are taken off later; a label that
-was there before, with any value, was not added by the collection and stays. On a namespace of the
-collection (k8s.is_ours) every label asked for counts as ours.
+The one record of the collection on a namespace is the annotation ``RECORD``, a JSON object:
+``{"created": true}`` on a namespace the collection made (everything on it is the collection's),
+else ``{"labels": {key: value before, or null}}`` with, for each label the collection set on a
+namespace that is not its own, the value it had before the first change. Taking a label off
+puts that value back (or removes the label when it had none); a label the collection never
+changed stays as it is. On a namespace of the collection (k8s.is_ours) every label asked for
+counts as its own.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import re
 
 from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
 
-ADDED = "orchestrator.parodos.dev/added-labels"
+RECORD = "parodos.orchestrator/namespace-labels"
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$")
@@ -59,43 +63,89 @@ def validate(namespaces, state):
     return errors
 
 
-def recorded(namespace):
-    """The label keys the collection added to ``namespace``, as its annotation records them."""
-    annotations = ((namespace or {}).get("metadata") or {}).get("annotations") or {}
-    return [key for key in (annotations.get(ADDED) or "").split(",") if key]
+def _labels(obj):
+    return ((obj or {}).get("metadata") or {}).get("labels") or {}
 
 
-def _record_value(keys):
-    return ",".join(sorted(set(keys))) or None
+def read_record(obj):
+    """The record on a namespace ({} when there is none or it is not a JSON object)."""
+    text = (((obj or {}).get("metadata") or {}).get("annotations") or {}).get(RECORD)
+    try:
+        record = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def created_record():
+    """The annotations of a namespace the collection makes."""
+    return {RECORD: json.dumps({"created": True}, sort_keys=True)}
+
+
+def record_changes(obj, changes, keys=None):
+    """The annotations that record, for each label ``changes`` sets on ``obj`` (only those in ``keys`` when
+    given), the value it had before (None when absent); {} when nothing new is to be recorded or the collection
+    made the namespace. A value recorded once is kept: it is the value from before the first change."""
+    record = read_record(obj)
+    if record.get("created"):
+        return {}
+    before = dict(record.get("labels") or {})
+    actual = _labels(obj)
+    new = {key: actual.get(key) for key in changes
+           if (keys is None or key in keys) and key not in before and actual.get(key) != changes[key]}
+    if not new:
+        return {}
+    before.update(new)
+    return {RECORD: json.dumps({"labels": before}, sort_keys=True)}
+
+
+def restore_patch(obj, keys=None):
+    """The merge patch that puts back the recorded labels of ``obj`` (those in ``keys`` when given) as they were
+    before, and takes them out of the record (the record goes when it is empty); None when nothing is to do."""
+    if obj is None:
+        return None
+    record = read_record(obj)
+    before = dict(record.get("labels") or {})
+    chosen = {key: value for key, value in before.items() if keys is None or key in keys}
+    has_record = RECORD in ((obj.get("metadata") or {}).get("annotations") or {})
+    if not chosen and not (keys is None and has_record and not record.get("created")):
+        return None
+    actual = _labels(obj)
+    left = {key: value for key, value in before.items() if key not in chosen}
+    patch = {"metadata": {"annotations": {RECORD: json.dumps({"labels": left}, sort_keys=True) if left else None}}}
+    labels = {key: value for key, value in chosen.items()
+              if actual.get(key) != value and (value is not None or key in actual)}
+    if labels:
+        patch["metadata"]["labels"] = labels
+    return patch
 
 
 def add_patch(namespace, labels):
-    """(merge patch or None, keys added) that puts ``labels`` on ``namespace`` and records the keys it adds."""
-    current = (namespace.get("metadata") or {}).get("labels") or {}
+    """(merge patch or None, keys recorded) that puts ``labels`` on ``namespace`` and records what they replace."""
+    current = _labels(namespace)
     changes = {key: value for key, value in labels.items() if current.get(key) != value}
-    added = sorted(key for key in changes if key not in current)
     if not changes:
         return None, []
     patch = {"metadata": {"labels": changes}}
-    record = _record_value(recorded(namespace) + added)
-    if added and record != _record_value(recorded(namespace)):
-        patch["metadata"]["annotations"] = {ADDED: record}
-    return patch, added
+    record = {} if k8s.is_ours(namespace) else record_changes(namespace, changes)
+    if record:
+        patch["metadata"]["annotations"] = record
+    recorded = sorted(set((json.loads(record[RECORD])["labels"]) if record else ())
+                      - set(read_record(namespace).get("labels") or ()))
+    return patch, recorded
 
 
 def remove_patch(namespace, keys):
-    """(merge patch or None, keys removed) that takes off those of ``keys`` that the collection added."""
-    current = (namespace.get("metadata") or {}).get("labels") or {}
-    mine = set(recorded(namespace))
-    ours = set(keys) if k8s.is_ours(namespace) else set()
-    remove = sorted(key for key in keys if key in current and (key in mine or key in ours))
-    left = sorted(mine - set(keys))
-    patch = {"metadata": {}}
-    if remove:
-        patch["metadata"]["labels"] = {key: None for key in remove}
-    if mine and left != sorted(mine):
-        patch["metadata"]["annotations"] = {ADDED: _record_value(left)}
-    return (patch if patch["metadata"] else None), remove
+    """(merge patch or None, keys changed) that takes off those of ``keys`` that the collection set: back to
+    their recorded value, or off when the namespace is the collection's."""
+    current = _labels(namespace)
+    patch = restore_patch(namespace, keys) or {"metadata": {}}
+    if k8s.is_ours(namespace):
+        for key in keys:
+            if key in current and key not in (read_record(namespace).get("labels") or {}):
+                patch["metadata"].setdefault("labels", {})[key] = None
+    changed = sorted((patch["metadata"].get("labels") or {}))
+    return (patch if patch["metadata"] else None), changed
 
 
 def view(namespace):
@@ -104,8 +154,8 @@ def view(namespace):
         return None
     meta = namespace.get("metadata") or {}
     out = {"labels": dict(meta.get("labels") or {})}
-    if (meta.get("annotations") or {}).get(ADDED):
-        out["annotations"] = {ADDED: meta["annotations"][ADDED]}
+    if (meta.get("annotations") or {}).get(RECORD):
+        out["annotations"] = {RECORD: meta["annotations"][RECORD]}
     return out
 
 

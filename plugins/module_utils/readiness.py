@@ -15,8 +15,9 @@ READY = "ready"
 WAITING = "waiting"
 FAILED = "failed"
 
-# Kinds with a built-in predicate (no condition needed).
-BUILTIN_KINDS = {("apps", "Deployment"), ("apps", "StatefulSet"), ("batch", "Job")}
+# Kinds with a built-in predicate (no condition needed). An ArgoCD instance
+# says it is ready by its status.phase, not by a condition.
+BUILTIN_KINDS = {("apps", "Deployment"), ("apps", "StatefulSet"), ("batch", "Job"), ("argoproj.io", "ArgoCD")}
 
 # The custom resources the collection waits for: (group, kind) -> the condition
 # that says ready, and the conditions (type, status, reason) that say it failed
@@ -105,6 +106,8 @@ def waited_for(item):
         return "Deployment Available with all replicas available"
     if kind == "StatefulSet":
         return "StatefulSet with all replicas ready and current"
+    if kind == "ArgoCD":
+        return "ArgoCD status.phase Available"
     return "Job Complete"
 
 
@@ -182,6 +185,15 @@ def statefulset_state(obj):
     return (READY if ready else WAITING), text
 
 
+def argocd_state(obj):
+    """(state, text) of an ArgoCD instance: ready in phase Available (its Route and admin Secret exist then)."""
+    status = obj.get("status") or {}
+    phase = status.get("phase") or "none yet"
+    parts = ["phase %s" % phase] + ["%s %s" % (part, status[part]) for part in ("server", "repo", "redis")
+                                    if status.get(part)]
+    return (READY if phase == "Available" else WAITING), ", ".join(parts)
+
+
 def job_state(obj):
     """(state, text) of a Job: Failed=True fails at once."""
     failed = get_condition(obj, "Failed")
@@ -223,6 +235,8 @@ def evaluate(item, obj):
         return deployment_state(obj)
     if kind == "StatefulSet":
         return statefulset_state(obj)
+    if kind == "ArgoCD":
+        return argocd_state(obj)
     return job_state(obj)
 
 

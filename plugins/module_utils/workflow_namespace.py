@@ -14,6 +14,7 @@ import json
 import re
 
 from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
+from ansible_collections.parodos.orchestrator.plugins.module_utils import namespace_labels as nl
 from ansible_collections.parodos.orchestrator.plugins.module_utils.values import kind_of
 from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import (
     MANAGED_BY,
@@ -26,10 +27,9 @@ ARGOCD_LABEL = "argocd.argoproj.io/managed-by"
 NAME_LABEL = "kubernetes.io/metadata.name"
 OWNER = OWNERSHIP_LABELS[MANAGED_BY]
 
-# On a namespace: what the module did to it, as JSON - {"created": true} when it
-# created the namespace, else {"labels": {key: value before, or null}} for each
-# label it set. Cleanup reads it to take back only that.
-RECORD_ANNOTATION = "parodos.orchestrator/workflow-namespace"
+# On a namespace: the collection's one record of what it did to it (see
+# namespace_labels). Cleanup reads it to take back only that.
+RECORD_ANNOTATION = nl.RECORD
 # On a Secret copy: "<namespace>/<name>" of the Secret it copies.
 COPY_ANNOTATION = "parodos.orchestrator/copied-from"
 RECORDED_LABELS = (WORKFLOW_LABEL, ARGOCD_LABEL)
@@ -132,42 +132,40 @@ def namespace_object(params):
     """A new namespace: ours, so with the ownership labels, and recorded as created by the module."""
     return {"apiVersion": "v1", "kind": "Namespace",
             "metadata": {"name": params["name"], "labels": namespace_labels(params, True),
-                         "annotations": {RECORD_ANNOTATION: json.dumps({"created": True}, sort_keys=True)}}}
-
-
-def read_record(obj):
-    """The module's record on a namespace ({} when there is none or it is not JSON)."""
-    text = (((obj or {}).get("metadata") or {}).get("annotations") or {}).get(RECORD_ANNOTATION)
-    try:
-        record = json.loads(text) if text else {}
-    except ValueError:
-        return {}
-    return record if isinstance(record, dict) else {}
+                         "annotations": nl.created_record()}}
 
 
 def record_changes(obj, changes):
-    """The annotation that records, for each label of RECORDED_LABELS that ``changes`` sets on ``obj``, the value
-    it had before (None when absent); {} when nothing new is to be recorded (or the module created ``obj``).
+    """The annotations recording what ``changes`` does to the labels of RECORDED_LABELS on ``obj`` (see
+    namespace_labels.record_changes)."""
+    return nl.record_changes(obj, changes, RECORDED_LABELS)
 
-    A value recorded once is kept: it is the value from before the module's first change.
-    """
-    record = read_record(obj)
-    if record.get("created"):
-        return {}
-    labels = dict(record.get("labels") or {})
-    actual = ((obj or {}).get("metadata") or {}).get("labels") or {}
-    new = {key: actual.get(key) for key in changes if key in RECORDED_LABELS and key not in labels}
-    if not new:
-        return {}
-    labels.update(new)
-    return {RECORD_ANNOTATION: json.dumps({"labels": labels}, sort_keys=True)}
+
+def namespace_patch(obj, params):
+    """The merge patch that gives an existing namespace its labels and records the values they replace; None
+    when it has them. A recorded ArgoCD label that is no longer wanted (gitops turned off) goes back to its value
+    from before; on a namespace of the collection it comes off."""
+    patch = {"metadata": {}}
+    if not params.get("argocd_namespace") and ARGOCD_LABEL in (obj.get("metadata") or {}).get("labels", {}):
+        if k8s.is_ours(obj) and ARGOCD_LABEL not in (nl.read_record(obj).get("labels") or {}):
+            patch = {"metadata": {"labels": {ARGOCD_LABEL: None}}}
+        else:
+            patch = nl.restore_patch(obj, [ARGOCD_LABEL]) or patch
+        obj = k8s.apply_merge_patch(obj, patch) if patch["metadata"] else obj
+    changes = label_changes(obj, namespace_labels(params, k8s.is_ours(obj)))
+    if changes:
+        patch["metadata"].setdefault("labels", {}).update(changes)
+        patch["metadata"].setdefault("annotations", {}).update(record_changes(obj, changes))
+        if not patch["metadata"]["annotations"]:
+            del patch["metadata"]["annotations"]
+    return patch if patch["metadata"] else None
 
 
 def created_by_module(obj):
     """Whether the module created the namespace: its record says so, or (made before records were kept) it
     carries the collection's mark and the workflow label but no record."""
     if RECORD_ANNOTATION in ((((obj or {}).get("metadata") or {}).get("annotations")) or {}):
-        return bool(read_record(obj).get("created"))
+        return bool(nl.read_record(obj).get("created"))
     labels = ((obj or {}).get("metadata") or {}).get("labels") or {}
     return k8s.is_ours(obj) and WORKFLOW_LABEL in labels
 
@@ -178,18 +176,7 @@ def restore_patch(obj):
     A namespace the module created keeps everything: it is removed whole."""
     if obj is None or created_by_module(obj):
         return None
-    meta = obj.get("metadata") or {}
-    if RECORD_ANNOTATION not in (meta.get("annotations") or {}):
-        return None
-    actual = meta.get("labels") or {}
-    labels = {}
-    for key, before in (read_record(obj).get("labels") or {}).items():
-        if actual.get(key) != before and (before is not None or key in actual):
-            labels[key] = before
-    patch = {"metadata": {"annotations": {RECORD_ANNOTATION: None}}}
-    if labels:
-        patch["metadata"]["labels"] = labels
-    return patch
+    return nl.restore_patch(obj)
 
 
 # ------------------------------------------------------------------ persistence

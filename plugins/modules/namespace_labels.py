@@ -17,11 +17,13 @@ description:
   - Labels namespaces that may belong to someone else, such as the ArgoCD namespace made with its ArgoCD
     instance. The collection's modules never change a namespace otherwise.
   - With O(state=present), each label that the namespace lacks or has with another value is set, in one merge
-    patch per namespace. A label the namespace did not have is recorded in its annotation
-    C(orchestrator.parodos.dev/added-labels).
-  - With O(state=absent), only the labels that the collection added are taken off - the recorded ones and, on a
-    namespace that carries the collection's mark C(app.kubernetes.io/managed-by=parodos.orchestrator), every
-    label named. A label that was there before the collection added it stays.
+    patch per namespace. On a namespace that is not the collection's, the value each label had before (or that
+    it had none) is recorded in the annotation C(parodos.orchestrator/namespace-labels), the one record of the
+    collection on a namespace (parodos.orchestrator.workflow_namespace keeps it too).
+  - With O(state=absent), only what the collection set is taken back - each recorded label returns to its
+    value from before (or comes off when it had none) and, on a namespace that carries the collection's mark
+    C(app.kubernetes.io/managed-by=parodos.orchestrator), every label named comes off. A label the collection
+    never changed stays.
   - A namespace that does not exist (or is being deleted) is left out and reported; nothing is created.
   - Nothing is sent when every namespace is already as wanted.
 extends_documentation_fragment:

@@ -33,7 +33,8 @@ description:
     (sonataflow.org) with C(Succeed=True), and C(Succeed=False) with reason
     C(Failure) or C(Duplicated) fails at once; C(Backstage) (rhdh.redhat.com)
     with C(Deployed=True), and C(Deployed=False) with reason C(DeployFailed)
-    fails at once.
+    fails at once; C(ArgoCD) (argoproj.io) when its C(status.phase) is
+    C(Available).
   - Any other kind needs O(resources[].wait_condition). A condition whose
     status or C(observedGeneration) describes an older generation of the
     object does not count yet.

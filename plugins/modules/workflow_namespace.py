@@ -132,7 +132,7 @@ options:
         C(parodos.orchestrator/copied-from); O(postgresql) is not needed),
         and the labels it set on a namespace it did not create
         (back to their values from before, as recorded in the annotation
-        C(parodos.orchestrator/workflow-namespace)). A namespace that the
+        C(parodos.orchestrator/namespace-labels)). A namespace that the
         module created is not removed (that is left to a last step, such as
         parodos.orchestrator.remove_objects, once the namespace holds
         nothing of anyone else); RV(namespaces[].namespace_created) names it.
@@ -384,12 +384,8 @@ def ensure_namespace(api, params, check_mode, report):
         raise ValueError("the namespace is being deleted; wait until it is gone and run again")
     report.before["namespace"] = wn.view(existing)
     report.namespace_created = wn.created_by_module(existing)
-    changes = wn.label_changes(existing, wn.namespace_labels(params, k8s.is_ours(existing)))
-    if changes:
-        patch = {"metadata": {"labels": changes}}
-        record = wn.record_changes(existing, changes)
-        if record:
-            patch["metadata"]["annotations"] = record
+    patch = wn.namespace_patch(existing, params)
+    if patch:
         api.merge_patch(path, patch, dry_run=check_mode)
         report.updated.append("Namespace/%s" % name)
         existing = k8s.apply_merge_patch(existing, patch)

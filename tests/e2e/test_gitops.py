@@ -241,3 +241,22 @@ def test_the_crd_folder_can_be_given(monkeypatch, tmp_path):
     assert default_crds_dir() == tmp_path
     monkeypatch.setenv(CRDS_ENV, os.fspath(tmp_path / "missing"))
     assert default_crds_dir() is None
+
+
+def test_the_argocd_keys_reach_the_backend_secret_in_the_run_that_makes_the_instance(cluster_factory):
+    cluster = cluster_factory()  # no GitOps operator and no ArgoCD instance yet
+    store = cluster.store
+    extra = {**GITOPS, "__rhdh_poll_delay": 0.2, "orchestrator_components": ["rhdh", "gitops"],
+             "gitops_install_operators": True}
+    output, recap = site(cluster, extra)
+    assert "Wait until the ArgoCD instance is available" in output
+    secret = store.get("v1", "Secret", "backstage-backend-auth-secret", RHDH_NS)
+    data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    route = store.get("route.openshift.io/v1", "Route", "argocd-server", ARGO_NS)
+    admin = store.get("v1", "Secret", "argocd-cluster", ARGO_NS)
+    assert data["ARGOCD_URL"] == "https://" + route["spec"]["host"]
+    assert data["ARGOCD_PASSWORD"] == base64.b64decode(admin["data"]["admin.password"]).decode()
+    # the cluster token came with the same run, so the Tekton objects are there too
+    assert names(store, "tekton.dev/v1", "Task", ARGO_NS) == TASKS
+    output, recap = site(cluster, extra)
+    assert recap["changed"] == 0, output[-6000:]

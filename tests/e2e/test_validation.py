@@ -23,6 +23,9 @@ import yaml
 from tests.cluster import LocalCluster
 from tests.helpers import REPO_ROOT, run_playbook, writes
 
+# One worker runs every case: the bad-input runs (the module fixture outcomes) are made once.
+pytestmark = pytest.mark.xdist_group("validation")
+
 SITE = REPO_ROOT / "playbooks" / "site.yml"
 CLEANUP = REPO_ROOT / "playbooks" / "cleanup.yml"
 FAST = {"__serverless_poll_delay": 0.2, "__serverless_logic_poll_delay": 0.2, "__postgresql_poll_delay": 1,

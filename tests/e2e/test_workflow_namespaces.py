@@ -152,7 +152,7 @@ def test_extra_workflow_namespaces_install_idempotence_and_cleanup(cluster):
     assert rc == 0, out[-6000:]
     assert labels(store, "team-b") == {"team": "b", "kubernetes.io/metadata.name": "team-b"}
     team_b_meta = store.get("v1", "Namespace", "team-b")["metadata"]
-    assert "parodos.orchestrator/workflow-namespace" not in (team_b_meta.get("annotations") or {})
+    assert "parodos.orchestrator/namespace-labels" not in (team_b_meta.get("annotations") or {})
     assert policy_names(store, "team-b") == []
     assert store.try_get("v1", "Secret", SECRET, "team-b") is None
     assert {(rt.kind, meta["name"]): meta["resourceVersion"] for rt, meta in store.metadata_index()
@@ -174,16 +174,29 @@ def test_extra_workflow_namespaces_install_idempotence_and_cleanup(cluster):
 
 
 def test_gitops_label_and_a_namespace_without_persistence(cluster, tmp_path):
-    """The playbook alone, before any install: ArgoCD's label with GitOps on; no copy without persistence."""
-    rc, out, recap = run(cluster, NAMESPACES, {
-        "orchestrator_extra_workflow_namespaces": [{"name": "team-d", "persistence": False}],
-        "orchestrator_gitops_enabled": True, "orchestrator_components": ["serverless_logic", "rhdh"],
-        "serverless_logic_postgresql_service_name": "db", "serverless_logic_postgresql_service_namespace": "db",
-        "serverless_logic_postgresql_secret_name": "db"})
+    """The playbook alone, before any install: ArgoCD's label with GitOps on, taken back on a namespace that
+    existed before and off one the collection made when GitOps is turned off; no copy without persistence."""
+    cluster.store.create({"apiVersion": "v1", "kind": "Namespace",
+                          "metadata": {"name": "team-e", "labels": {"argocd.argoproj.io/managed-by": "theirs"}}},
+                         manager="seed")
+    extra = {"orchestrator_extra_workflow_namespaces": [{"name": "team-d", "persistence": False},
+                                                        {"name": "team-e", "persistence": False}],
+             "orchestrator_gitops_enabled": True, "orchestrator_components": ["serverless_logic", "rhdh"],
+             "serverless_logic_postgresql_service_name": "db", "serverless_logic_postgresql_service_namespace": "db",
+             "serverless_logic_postgresql_secret_name": "db"}
+    rc, out, recap = run(cluster, NAMESPACES, extra)
     assert rc == 0, out[-6000:]
-    assert labels(cluster.store, "team-d")["argocd.argoproj.io/managed-by"] == "orchestrator-gitops"
+    for name in ("team-d", "team-e"):
+        assert labels(cluster.store, name)["argocd.argoproj.io/managed-by"] == "orchestrator-gitops"
     assert cluster.store.list("v1", "Secret", "team-d") == []
     assert reported(out)["team-d"] is None
+    rc, out, recap = run(cluster, NAMESPACES, {**extra, "orchestrator_gitops_enabled": False})
+    assert rc == 0, out[-6000:]
+    assert "argocd.argoproj.io/managed-by" not in labels(cluster.store, "team-d")
+    assert labels(cluster.store, "team-e")["argocd.argoproj.io/managed-by"] == "theirs"
+    assert labels(cluster.store, "team-e")[WORKFLOW_LABEL] == ""
+    rc, out, recap = run(cluster, NAMESPACES, {**extra, "orchestrator_gitops_enabled": False})
+    assert rc == 0 and recap["changed"] == 0, out[-6000:]
 
 
 def test_cleanup_finds_a_namespace_prepared_with_the_module_and_takes_back_its_label(cluster, tmp_path):

@@ -1,5 +1,7 @@
 """Labels put on namespaces that may not be ours, recorded, and taken off again (module_utils/namespace_labels)."""
 
+import json
+
 import pytest
 
 from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
@@ -25,13 +27,18 @@ def annotations_of(api, name):
     return api.objects[NS + name]["metadata"].get("annotations") or {}
 
 
+def record_of(api, name):
+    text = annotations_of(api, name).get(nl.RECORD)
+    return json.loads(text) if text else None
+
+
 def test_a_label_added_is_recorded_and_a_second_run_sends_nothing():
     api = FakeApi({NS + "gitops": namespace("gitops", {"team": "a"})})
     results, before, after = nl.run(api, [{"name": "gitops", "labels": ARGO}], "present", False)
     assert results == [{"name": "gitops", "action": "labelled", "labels": ["rhdh.redhat.com/argocd-namespace"],
                         "recorded": ["rhdh.redhat.com/argocd-namespace"]}]
     assert labels_of(api, "gitops") == {"team": "a", **ARGO}
-    assert annotations_of(api, "gitops") == {nl.ADDED: "rhdh.redhat.com/argocd-namespace"}
+    assert record_of(api, "gitops") == {"labels": {"rhdh.redhat.com/argocd-namespace": None}}
     assert before == {"gitops": {"labels": {"team": "a"}}}
     assert after["gitops"]["labels"] == {"team": "a", **ARGO}
     api.requests.clear()
@@ -50,26 +57,40 @@ def test_a_label_that_was_there_is_not_recorded_and_stays_on_removal():
     assert labels_of(api, "wf") == {"argocd.argoproj.io/managed-by": "gitops"}
 
 
-def test_another_value_is_set_but_not_recorded():
+def test_another_value_is_recorded_and_put_back_on_removal():
     api = FakeApi({NS + "wf": namespace("wf", {"argocd.argoproj.io/managed-by": "other"})})
     results, dummy, dummy2 = nl.run(api, [{"name": "wf", "labels": {"argocd.argoproj.io/managed-by": "gitops"}}],
                                     "present", False)
-    assert results[0]["labels"] == ["argocd.argoproj.io/managed-by"] and results[0]["recorded"] == []
+    assert results[0]["labels"] == ["argocd.argoproj.io/managed-by"]
+    assert results[0]["recorded"] == ["argocd.argoproj.io/managed-by"]
     assert labels_of(api, "wf")["argocd.argoproj.io/managed-by"] == "gitops"
-    assert nl.ADDED not in annotations_of(api, "wf")
+    assert record_of(api, "wf") == {"labels": {"argocd.argoproj.io/managed-by": "other"}}
+    results, dummy, dummy2 = nl.run(api, [{"name": "wf", "labels": {"argocd.argoproj.io/managed-by": ""}}],
+                                    "absent", False)
+    assert results[0]["action"] == "unlabelled"
+    assert labels_of(api, "wf") == {"argocd.argoproj.io/managed-by": "other"}
+    assert nl.RECORD not in annotations_of(api, "wf")
 
 
-def test_removal_takes_off_only_the_recorded_labels_and_the_record():
+def test_removal_puts_back_only_the_labels_named_and_keeps_the_rest_of_the_record():
     api = FakeApi({NS + "gitops": namespace("gitops", {"team": "a"})})
     nl.run(api, [{"name": "gitops", "labels": {**ARGO, "team": "a", "x.example.com/y": "1"}}], "present", False)
-    assert annotations_of(api, "gitops")[nl.ADDED] == "rhdh.redhat.com/argocd-namespace,x.example.com/y"
+    assert record_of(api, "gitops") == {"labels": {"rhdh.redhat.com/argocd-namespace": None,
+                                                   "x.example.com/y": None}}
     results, before, after = nl.run(api, [{"name": "gitops", "labels": {**ARGO, "team": ""}}], "absent", False)
     assert results[0]["action"] == "unlabelled" and results[0]["labels"] == ["rhdh.redhat.com/argocd-namespace"]
     assert labels_of(api, "gitops") == {"team": "a", "x.example.com/y": "1"}
-    assert annotations_of(api, "gitops") == {nl.ADDED: "x.example.com/y"}
+    assert record_of(api, "gitops") == {"labels": {"x.example.com/y": None}}
     nl.run(api, [{"name": "gitops", "labels": {"x.example.com/y": ""}}], "absent", False)
     assert labels_of(api, "gitops") == {"team": "a"}
-    assert nl.ADDED not in annotations_of(api, "gitops")
+    assert nl.RECORD not in annotations_of(api, "gitops")
+
+
+def test_a_namespace_the_collection_made_records_nothing():
+    made = namespace("wf", {"team": "a"}, nl.created_record())
+    assert nl.record_changes(made, {"team": "b"}) == {}
+    assert nl.restore_patch(made) is None and nl.restore_patch(None) is None
+    assert nl.read_record(namespace("wf", {}, {nl.RECORD: "[1]"})) == {}
 
 
 def test_on_a_namespace_of_ours_every_named_label_is_taken_off():

@@ -144,6 +144,19 @@ def test_job():
         rd.FAILED, "Failed=True (BackoffLimitExceeded: Job has reached the specified backoff limit)")
 
 
+def test_argocd_instance_is_ready_in_phase_available():
+    items, errors = rd.normalize([{"api_version": "argoproj.io/v1beta1", "kind": "ArgoCD", "name": "argocd",
+                                   "namespace": "orchestrator-gitops", "component": "ArgoCD instance"}])
+    assert errors == [] and items[0]["condition"] is None
+    item = items[0]
+    assert rd.evaluate(item, {"status": {}}) == (rd.WAITING, "phase none yet")
+    assert rd.evaluate(item, {"status": {"phase": "Pending", "server": "Starting"}}) == (
+        rd.WAITING, "phase Pending, server Starting")
+    assert rd.evaluate(item, {"status": {"phase": "Available", "server": "Running"}})[0] == rd.READY
+    assert rd.line(item, "phase Pending") == ("ArgoCD instance: ArgoCD orchestrator-gitops/argocd: waiting for "
+                                              "ArgoCD status.phase Available; last status: phase Pending")
+
+
 KS = {"api_version": "operator.knative.dev/v1beta1", "kind": "KnativeServing", "name": "knative-serving",
       "namespace": "knative-serving", "component": "Knative Serving", "condition": {"type": "Ready", "status": "True"}}
 

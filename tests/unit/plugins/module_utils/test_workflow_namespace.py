@@ -187,6 +187,27 @@ def test_record_and_restore_of_the_labels_of_a_namespace_not_created_by_the_modu
     assert wn.restore_patch(before) is None and wn.restore_patch(None) is None
 
 
+def test_a_recorded_argocd_label_goes_back_when_gitops_is_off():
+    before = {"metadata": {"name": "team-b", "labels": {"team": "b"}}}
+    on = wn.namespace_patch(before, dict(PARAMS, name="team-b", argocd_namespace="gitops"))
+    labelled = k8s.apply_merge_patch(before, on)
+    assert labelled["metadata"]["labels"][wn.ARGOCD_LABEL] == "gitops"
+    assert wn.namespace_patch(labelled, dict(PARAMS, name="team-b", argocd_namespace="gitops")) is None
+    off = wn.namespace_patch(labelled, dict(PARAMS, name="team-b", argocd_namespace=""))
+    unlabelled = k8s.apply_merge_patch(labelled, off)
+    assert wn.ARGOCD_LABEL not in unlabelled["metadata"]["labels"]
+    assert wn.WORKFLOW_LABEL in unlabelled["metadata"]["labels"]
+    assert json.loads(unlabelled["metadata"]["annotations"][wn.RECORD_ANNOTATION]) == {
+        "labels": {wn.WORKFLOW_LABEL: None}}
+    assert wn.namespace_patch(unlabelled, dict(PARAMS, name="team-b", argocd_namespace="")) is None
+    # a label the user set is not the collection's: it stays
+    users = {"metadata": {"name": "team-c", "labels": {wn.WORKFLOW_LABEL: "", wn.ARGOCD_LABEL: "theirs"}}}
+    assert wn.namespace_patch(users, dict(PARAMS, name="team-c", argocd_namespace="")) is None
+    # on a namespace the module made, it comes off
+    made = wn.namespace_object(dict(PARAMS, argocd_namespace="gitops"))
+    assert wn.namespace_patch(made, PARAMS)["metadata"]["labels"] == {wn.ARGOCD_LABEL: None}
+
+
 def test_created_by_module():
     made = wn.namespace_object(PARAMS)
     assert json.loads(made["metadata"]["annotations"][wn.RECORD_ANNOTATION]) == {"created": True}

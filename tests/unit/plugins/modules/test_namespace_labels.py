@@ -19,7 +19,8 @@ def test_main_result_and_diff(run_module):
                               api=api, diff=True)
     assert code == 0 and result["changed"] is True
     assert result["missing"] == ["absent-ns"]
-    assert result["diff"]["after"]["gitops"]["annotations"] == {nl.ADDED: "rhdh.redhat.com/argocd-namespace"}
+    assert result["diff"]["after"]["gitops"]["annotations"] == {
+        nl.RECORD: '{"labels": {"rhdh.redhat.com/argocd-namespace": null}}'}
     code, result = run_module(namespace_labels, {"namespaces": [{"name": "gitops", "labels": ARGO}]}, api=api)
     assert code == 0 and result["changed"] is False
 
