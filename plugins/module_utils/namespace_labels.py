@@ -128,21 +128,20 @@ def add_patch(namespace, labels):
         return None, []
     patch = {"metadata": {"labels": changes}}
     record = {} if k8s.is_ours(namespace) else record_changes(namespace, changes)
-    if record:
-        patch["metadata"]["annotations"] = record
-    recorded = sorted(set((json.loads(record[RECORD])["labels"]) if record else ())
-                      - set(read_record(namespace).get("labels") or ()))
-    return patch, recorded
+    if not record:
+        return patch, []
+    patch["metadata"]["annotations"] = record
+    return patch, sorted(key for key in changes if key not in (read_record(namespace).get("labels") or {}))
 
 
 def remove_patch(namespace, keys):
     """(merge patch or None, keys changed) that takes off those of ``keys`` that the collection set: back to
     their recorded value, or off when the namespace is the collection's."""
-    current = _labels(namespace)
+    current, before = _labels(namespace), read_record(namespace).get("labels") or {}
     patch = restore_patch(namespace, keys) or {"metadata": {}}
     if k8s.is_ours(namespace):
         for key in keys:
-            if key in current and key not in (read_record(namespace).get("labels") or {}):
+            if key in current and key not in before:
                 patch["metadata"].setdefault("labels", {})[key] = None
     changed = sorted((patch["metadata"].get("labels") or {}))
     return (patch if patch["metadata"] else None), changed

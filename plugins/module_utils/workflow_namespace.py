@@ -146,11 +146,8 @@ def namespace_patch(obj, params):
     when it has them. A recorded ArgoCD label that is no longer wanted (gitops turned off) goes back to its value
     from before; on a namespace of the collection it comes off."""
     patch = {"metadata": {}}
-    if not params.get("argocd_namespace") and ARGOCD_LABEL in (obj.get("metadata") or {}).get("labels", {}):
-        if k8s.is_ours(obj) and ARGOCD_LABEL not in (nl.read_record(obj).get("labels") or {}):
-            patch = {"metadata": {"labels": {ARGOCD_LABEL: None}}}
-        else:
-            patch = nl.restore_patch(obj, [ARGOCD_LABEL]) or patch
+    if not params.get("argocd_namespace"):
+        patch = nl.remove_patch(obj, [ARGOCD_LABEL])[0] or patch
         obj = k8s.apply_merge_patch(obj, patch) if patch["metadata"] else obj
     changes = label_changes(obj, namespace_labels(params, k8s.is_ours(obj)))
     if changes:
