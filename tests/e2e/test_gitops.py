@@ -248,7 +248,7 @@ def test_the_argocd_keys_reach_the_backend_secret_in_the_run_that_makes_the_inst
     store = cluster.store
     extra = {**GITOPS, "__rhdh_poll_delay": 0.2, "orchestrator_components": ["rhdh", "gitops"],
              "gitops_install_operators": True}
-    output, recap = site(cluster, extra)
+    output, recap = site(cluster, extra, "-vvv")
     assert "Wait until the ArgoCD instance is available" in output
     secret = store.get("v1", "Secret", "backstage-backend-auth-secret", RHDH_NS)
     data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
@@ -256,6 +256,8 @@ def test_the_argocd_keys_reach_the_backend_secret_in_the_run_that_makes_the_inst
     admin = store.get("v1", "Secret", "argocd-cluster", ARGO_NS)
     assert data["ARGOCD_URL"] == "https://" + route["spec"]["host"]
     assert data["ARGOCD_PASSWORD"] == base64.b64decode(admin["data"]["admin.password"]).decode()
+    for key in ("ARGOCD_PASSWORD", "BACKEND_SECRET", "K8S_CLUSTER_TOKEN"):
+        assert data[key] not in output and secret["data"][key] not in output, key
     # the cluster token came with the same run, so the Tekton objects are there too
     assert names(store, "tekton.dev/v1", "Task", ARGO_NS) == TASKS
     output, recap = site(cluster, extra)
