@@ -510,3 +510,80 @@ def summary(results):
         "reused": by_action[REUSE],
         "ready": all(r.get("ready") is not False for r in results),
     }
+
+
+# The options of the apply module, besides kubernetes.core's connection options.
+OPTIONS = dict(
+    definition=dict(type="raw", required=True),
+    labels=dict(type="dict", default={}),
+    component=dict(type="str", default=""),
+    create_namespaces=dict(type="bool", default=True),
+    wait=dict(type="bool", default=False),
+    wait_timeout=dict(type="int", default=600),
+    wait_sleep=dict(type="float", default=2),
+)
+
+
+def run_module(module):
+    """What the apply module does, for ``module`` (an AnsibleModule, or a step of converge)."""
+    params = module.params
+    # the definition is read once (a string as YAML documents); the result shows the options as given, but no
+    # value of a Secret
+    definition, why = documents(params["definition"])
+    invocation = {"module_args": dict(params, definition=redacted_definition(definition) if not why
+                                      else REDACTED)}
+    objects, errors = objects_of(definition) if not why else ([], [why])
+    errors += k8s.timing_errors(params["wait_timeout"], params["wait_sleep"])
+    mark = (params["labels"] or {}).get(k8s.MANAGED_BY, MARK[k8s.MANAGED_BY])
+    if mark != MARK[k8s.MANAGED_BY]:
+        errors.append("labels: %s must be %s (the collection's mark), got %r"
+                      % (k8s.MANAGED_BY, MARK[k8s.MANAGED_BY], mark))
+    prefix = params["component"] + ": " if params["component"] else ""
+    if errors:
+        module.fail_json(msg=prefix + "Invalid options: " + "; ".join(errors), changed=False, invocation=invocation)
+    api = k8s.connect_or_fail(module, changed=False, invocation=invocation)
+    applier = Applier(api, module.check_mode, params["labels"], params["create_namespaces"])
+    try:
+        applier.apply_all(objects)
+    except k8s.ApiError as exc:
+        return _finish(module, applier, invocation, "%s%s (HTTP %s)" % (prefix, exc, exc.status))
+    except ValueError as exc:
+        return _finish(module, applier, invocation, prefix + str(exc))
+    if not params["wait"] or module.check_mode:
+        return _finish(module, applier, invocation)
+    # A step of converge waits after its other steps (converge.Step.defer); a module waits now.
+    later = getattr(module, "defer", None)
+    if later is not None:
+        return later(lambda: _wait_and_finish(module, applier, invocation))
+    return _wait_and_finish(module, applier, invocation)
+
+
+def _wait_and_finish(module, applier, invocation):
+    params = module.params
+    prefix = params["component"] + ": " if params["component"] else ""
+    api = applier.api
+    wait_deadline = waiter.Deadline(params["wait_timeout"], api.deadline.clock, api.deadline.pause)
+    # the reads of the wait are retried as long as the wait lasts
+    if wait_deadline.at > api.deadline.at:
+        api.deadline = wait_deadline
+    try:
+        message = applier.wait_for(wait_deadline, params["wait_sleep"], params["component"])
+    except k8s.ApiError as exc:
+        message = "%s%s (HTTP %s)" % (prefix, exc, exc.status)
+    except ValueError as exc:
+        message = prefix + str(exc)
+    return _finish(module, applier, invocation, message)
+
+
+def _finish(module, applier, invocation, message=None):
+    result = summary(applier.results)
+    result["invocation"] = invocation
+    if module._diff:
+        result["diff"] = applier.diffs
+    for record in applier.results:
+        if record["action"] == REUSE:
+            module.warn("%s exists without the collection's mark (app.kubernetes.io/managed-by): used as it is"
+                        % record["ref"])
+    if message:
+        module.fail_json(msg=message, **result)
+    module.exit_json(**result)

@@ -193,3 +193,34 @@ def run(api, namespaces, state, check_mode):
         if state == "absent" and not changed_keys:
             record["action"] = "keep"  # only the record changed
     return results, before, after
+
+
+# ------------------------------------------------------------------ the namespace_labels module
+
+def options():
+    """The options of the namespace_labels module, besides kubernetes.core's connection options."""
+    return dict(
+        namespaces=dict(type="list", elements="dict", required=True, options=dict(
+            name=dict(type="str", required=True),
+            labels=dict(type="dict", required=True),
+        )),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+    )
+
+
+def run_module(module):
+    """What the namespace_labels module does, for ``module`` (an AnsibleModule, or a step of converge)."""
+    params = module.params
+    errors = validate(params["namespaces"], params["state"])
+    if errors:
+        module.fail_json(msg="Invalid options: " + "; ".join(errors), changed=False)
+    api = k8s.connect_or_fail(module, changed=False)
+    try:
+        results, before, after = run(api, params["namespaces"], params["state"], module.check_mode)
+    except k8s.ApiError as exc:
+        module.fail_json(msg="Namespace labels: %s (HTTP %s)" % (exc, exc.status), changed=False)
+    result = dict(changed=bool(before), namespaces=results,
+                  missing=[r["name"] for r in results if r["action"] == "missing"])
+    if module._diff:
+        result["diff"] = dict(before=before, after=after)
+    module.exit_json(**result)

@@ -226,3 +226,94 @@ def ensure(api, name, namespace, decide, check_mode):
         after = redacted(k8s.apply_merge_patch(existing, patch), report["changed_keys"])
         return dict(changed=True, created=False, before=before, after=after, step=step)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+# ------------------------------------------------------------------ the generated_secret module
+
+HIDDEN_ARG = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+
+
+# The options of the generated_secret module, besides kubernetes.core's connection options.
+GENERATED_OPTIONS = dict(
+    name=dict(type="str", required=True),
+    namespace=dict(type="str", required=True),
+    labels=dict(type="dict", default={}),
+    annotations=dict(type="dict", default={}),
+    type=dict(type="str", default="Opaque"),
+    data=dict(type="dict", default={}, no_log=True),
+    generate=dict(
+        type="list", elements="dict", default=[], no_log=False,
+        options=dict(key=dict(type="str", required=True, no_log=False),
+                     length=dict(type="int", default=DEFAULT_LENGTH)),
+    ),
+)
+
+
+def ensure_generated(api, params, check_mode, token_fn=token):
+    """Ensure the Secret; return (changed, before, after, report, new data)."""
+    generate = normalize_generate(params["generate"])[0]
+
+    def decide(existing):
+        decoded = decode_data(existing.get("data")) if existing else None
+        data, report = plan(decoded, params["data"] or {}, generate, token_fn)
+        return dict(data=data, report=report, type=params["type"], labels=params["labels"],
+                    annotations=params["annotations"])
+
+    outcome = ensure(api, params["name"], params["namespace"], decide, check_mode)
+    step = outcome["step"]
+    return outcome["changed"], outcome["before"], outcome["after"], step["report"], step["data"]
+
+
+def unmask_identity(module, params):
+    """Keep the Secret's name and namespace readable in the result.
+
+    Ansible masks every ``data`` value wherever it appears in the output, so a
+    user name such as ``sonataflow`` would also hide part of the namespace
+    ``sonataflow-infra``. Values found inside the name or namespace are
+    unmasked (the output shows them only as part of those), and the returned
+    invocation shows ``data`` with its values replaced, so no value is shown
+    there. Returns that invocation.
+    """
+    identity = (params["name"] or "", params["namespace"] or "")
+    for value in list(module.no_log_values):
+        if any(value in text for text in identity):
+            module.no_log_values.discard(value)
+    args = dict(params)
+    args["data"] = {key: HIDDEN_ARG for key in params["data"] or {}}
+    return {"module_args": args}
+
+
+def run_module(module):
+    """What the generated_secret module does, for ``module`` (an AnsibleModule, or a step of converge)."""
+    params = module.params
+    inner = getattr(module, "_module", module)
+    invocation = unmask_identity(inner, params)
+
+    def fail(msg):
+        module.fail_json(msg=msg, invocation=invocation)
+
+    errors = normalize_generate(params["generate"])[1]
+    for field in ("name", "namespace", "type"):
+        if not params[field]:
+            errors.append("%s must not be empty" % field)
+    if errors:
+        fail("Invalid options: " + "; ".join(errors))
+
+    api = k8s.connect_or_fail(module, invocation=invocation)
+    try:
+        changed, before, after, report, data = ensure_generated(api, params, module.check_mode)
+    except (k8s.ApiError, ValueError) as exc:
+        fail("Secret %s/%s: %s" % (params["namespace"], params["name"], exc))
+    # Given values are masked by no_log; mask the generated ones too (long
+    # and random, so they cannot mangle other output as short values would).
+    inner.no_log_values.update(data[key] for key in report["generated"])
+    result = dict(
+        changed=changed,
+        secret=dict(name=params["name"], namespace=params["namespace"], keys=sorted(after.get("data") or {})),
+        generated=report["generated"],
+        changed_keys=report["changed_keys"],
+        invocation=invocation,
+    )
+    if module._diff:
+        result["diff"] = dict(before=before, after=after)
+    module.exit_json(**result)

@@ -121,3 +121,59 @@ def wait_all(api, items, timeout, sleep, clock=time.monotonic, pause=time.sleep)
             text = "%s (last request failed: %s)" % (text, records[index]["last_error"])
         lines.append((items[index], text))
     return rd.timeout_message(timeout, lines, len(items)), records, deadline.elapsed()
+
+
+# ------------------------------------------------------------------ the wait_ready module
+
+def options():
+    """The options of the wait_ready module, besides kubernetes.core's connection options."""
+    return dict(
+        resources=dict(
+            type="list", elements="dict", required=True,
+            options=dict(
+                api_version=dict(type="str", required=True, aliases=["apiVersion"]),
+                kind=dict(type="str", required=True),
+                name=dict(type="str", required=True),
+                namespace=dict(type="str", default=""),
+                component=dict(type="str"),
+                wait_condition=dict(type="dict", aliases=["condition"], options=dict(
+                    type=dict(type="str", required=True),
+                    status=dict(type="str", default="True", choices=["True", "False", "Unknown"]),
+                )),
+            ),
+        ),
+        wait_timeout=dict(type="int", default=600, aliases=["timeout"]),
+        wait_sleep=dict(type="float", default=2, aliases=["sleep"]),
+    )
+
+
+def run_module(module):
+    """What the wait_ready module does, for ``module`` (an AnsibleModule, or a step of converge)."""
+    params = module.params
+    items, errors = resources_of(params["resources"])
+    errors += k8s.timing_errors(params["wait_timeout"], params["wait_sleep"])
+    if errors:
+        module.fail_json(msg="Invalid options: " + "; ".join(errors), changed=False)
+    records = [record(item) for item in items]
+    if module.check_mode:
+        for rec in records:
+            rec["status"] = "not checked in check mode"
+        module.exit_json(changed=False, ready=False, elapsed=0.0, resources=records)
+    # A step of converge waits after its other steps (converge.Step.defer); a module waits now.
+    later = getattr(module, "defer", None)
+    if later is not None:
+        return later(lambda: _wait(module, items, records))
+    return _wait(module, items, records)
+
+
+def _wait(module, items, records):
+    params = module.params
+    api, failure = k8s.connect(module)
+    if api is None:
+        module.fail_json(msg=k8s.unreachable(failure[2], failure[0]),
+                         changed=False, ready=False, elapsed=0.0, resources=records)
+    message, records, elapsed = wait_all(api, items, params["wait_timeout"], params["wait_sleep"])
+    result = dict(changed=False, ready=message is None, elapsed=elapsed, resources=records)
+    if message:
+        module.fail_json(msg=message, **result)
+    module.exit_json(**result)

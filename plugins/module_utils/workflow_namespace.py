@@ -13,7 +13,7 @@ import copy
 import json
 import re
 
-from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
+from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s, removal, secrets
 from ansible_collections.parodos.orchestrator.plugins.module_utils import namespace_labels as nl
 from ansible_collections.parodos.orchestrator.plugins.module_utils.values import kind_of
 from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import (
@@ -342,3 +342,286 @@ def view(obj):
     if "spec" in obj and obj.get("kind") != "Namespace":
         out["spec"] = copy.deepcopy(obj["spec"])
     return out
+
+
+# ------------------------------------------------------------------ the workflow_namespace module
+
+POSTGRESQL_KEYS = ("secret_name", "secret_namespace", "user_key", "password_key", "service_name",
+                   "service_namespace", "port", "database")
+
+
+def options():
+    """The options of the workflow_namespace module, besides kubernetes.core's connection options."""
+    return dict(
+        name=dict(type="str"),
+        namespaces=dict(type="list", elements="dict", options=dict(
+            name=dict(type="str", required=True),
+            persistence=dict(type="bool", default=False),
+            schema=dict(type="str", default=""),
+        )),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        rhdh_namespace=dict(type="str", default=""),
+        create=dict(type="bool", default=True),
+        labels=dict(type="dict", default=dict(OWNERSHIP_LABELS)),
+        knative_namespaces=dict(type="list", elements="str", default=["knative-eventing", "knative-serving"]),
+        admit_namespaces=dict(type="list", elements="str", default=[]),
+        argocd_namespace=dict(type="str", default=""),
+        postgresql=dict(type="dict", options=dict(
+            secret_name=dict(type="str", required=True),
+            secret_namespace=dict(type="str", required=True, no_log=False),
+            user_key=dict(type="str", required=True, no_log=False),
+            password_key=dict(type="str", required=True, no_log=False),
+            service_name=dict(type="str", required=True),
+            service_namespace=dict(type="str", required=True),
+            port=dict(type="int", default=5432),
+            database=dict(type="str", required=True),
+        )),
+        wait_timeout=dict(type="int", default=300),
+        wait_sleep=dict(type="float", default=1),
+    )
+
+
+class Report:
+    """What the run did in one namespace, and its diff."""
+
+    def __init__(self):
+        self.created, self.updated, self.kept, self.removed, self.warnings = [], [], [], [], []
+        self.before = {"namespace": None, "networkpolicies": {}}
+        self.after = {"namespace": None, "networkpolicies": {}}
+        self.namespace_created = False
+
+    @property
+    def changed(self):
+        return bool(self.created or self.updated or self.removed)
+
+
+def ensure_namespace(api, params, check_mode, report):
+    """Create or label the namespace; returns True when it exists (or would, in check mode) already."""
+    name = params["name"]
+    path = k8s.api_path("v1", "namespaces", name=name)
+    existing = k8s.read(api, path)
+    if existing is None:
+        if not params["create"]:
+            raise ValueError("the namespace does not exist and create is false")
+        body = namespace_object(params)
+        try:
+            api.create(k8s.api_path("v1", "namespaces"), body, dry_run=check_mode)
+        except k8s.ApiError as exc:
+            if exc.status != 409:
+                raise
+            existing = k8s.read(api, path)  # created meanwhile by someone else
+        if existing is None:
+            report.created.append("Namespace/%s" % name)
+            report.after["namespace"] = view(body)
+            report.namespace_created = True
+            return False
+    if (existing.get("metadata") or {}).get("deletionTimestamp"):
+        raise ValueError("the namespace is being deleted; wait until it is gone and run again")
+    report.before["namespace"] = view(existing)
+    report.namespace_created = created_by_module(existing)
+    patch = namespace_patch(existing, params)
+    if patch:
+        api.merge_patch(path, patch, dry_run=check_mode)
+        report.updated.append("Namespace/%s" % name)
+        existing = k8s.apply_merge_patch(existing, patch)
+    report.after["namespace"] = view(existing)
+    return True
+
+
+def ensure_policy(api, desired, existing, check_mode, report):
+    """Create or patch one NetworkPolicy of ours (``existing``: as read, or None); leave one that is not ours."""
+    namespace, name = desired["metadata"]["namespace"], desired["metadata"]["name"]
+    ref = "NetworkPolicy/%s/%s" % (namespace, name)
+    collection = k8s.api_path("networking.k8s.io/v1", "networkpolicies", namespace)
+    path = k8s.api_path("networking.k8s.io/v1", "networkpolicies", namespace, name)
+    if existing is None:
+        try:
+            api.create(collection, desired, dry_run=check_mode)
+        except k8s.ApiError as exc:
+            if not (exc.status == 404 and check_mode):
+                raise
+        report.created.append(ref)
+        report.after["networkpolicies"][name] = view(desired)
+        return
+    report.before["networkpolicies"][name] = view(existing)
+    if not k8s.is_ours(existing):
+        report.kept.append(ref)
+        report.warnings.append("%s exists and was not created by this collection: it was left as it is; make sure "
+                               "it admits what %s admits" % (ref, name))
+        report.after["networkpolicies"][name] = view(existing)
+        return
+    patch = policy_patch(existing, desired)
+    if patch:
+        api.merge_patch(path, patch, dry_run=check_mode)
+        report.updated.append(ref)
+        existing = k8s.apply_merge_patch(existing, patch)
+    report.after["networkpolicies"][name] = view(existing)
+
+
+def ensure_copy(api, params, postgresql, check_mode, report):
+    """The copy of the PostgreSQL Secret in the namespace: created, brought back to the source's data and type
+    when the source changed, or left (with a warning) when a Secret of that name is not a copy of ours."""
+    namespace, name = params["name"], postgresql["secret_name"]
+    ref = "Secret/%s/%s" % (namespace, name)
+    source_ref = "%s/%s" % (postgresql["secret_namespace"], name)
+    source = k8s.read(api, k8s.api_path("v1", "secrets", postgresql["secret_namespace"], name))
+    if source is None:
+        if not check_mode:
+            raise ValueError("the PostgreSQL Secret %s, which is copied to the namespace, does not exist" % source_ref)
+        report.created.append(ref)
+        report.warnings.append("%s would be copied from %s, which does not exist yet" % (ref, source_ref))
+        return
+
+    def decide(existing):
+        if existing is not None and not is_copy(existing, postgresql):
+            return {"data": {}, "report": {"changes": {}}, "write": False}
+        data, remove = copy_plan(source, existing)
+        current = secrets.decode_data(existing.get("data")) if existing is not None else None
+        data, plan = secrets.plan(current, data, [], remove=remove)
+        return {"data": data, "report": plan, "type": source.get("type") or "Opaque",
+                "labels": ownership_labels(params.get("labels")), "annotations": copy_annotations(postgresql)}
+
+    try:
+        outcome = secrets.ensure(api, name, namespace, decide, check_mode)
+    except ValueError as exc:
+        raise ValueError("%s: %s" % (ref, exc))
+    report.before["secret"], report.after["secret"] = outcome["before"] or None, outcome["after"] or None
+    if not outcome["step"].get("write", True):
+        report.kept.append(ref)
+        report.warnings.append("%s exists and is not a copy made by this collection: it was left as it is; make "
+                               "sure it holds the credentials of %s" % (ref, source_ref))
+    elif outcome["created"]:
+        report.created.append(ref)
+    elif outcome["changed"]:
+        report.updated.append(ref)
+
+
+def ensure(api, params, check_mode, entry=None, postgresql=None):
+    """Ensure one namespace (``params["name"]``), its policies and, for ``entry`` with persistence, the Secret
+    copy; returns a Report."""
+    report = Report()
+    existing = {}
+    if ensure_namespace(api, params, check_mode, report):
+        # one list read for both policies
+        listed = k8s.read(api, k8s.api_path("networking.k8s.io/v1", "networkpolicies", params["name"])) or {}
+        existing = {item["metadata"]["name"]: item for item in listed.get("items") or []}
+    for desired in desired_policies(params):
+        ensure_policy(api, desired, existing.get(desired["metadata"]["name"]), check_mode, report)
+    if entry is not None and needs_copy(entry, postgresql):
+        ensure_copy(api, params, postgresql, check_mode, report)
+    return report
+
+
+def remove(api, params, check_mode, entry=None, postgresql=None):
+    """Take back from one namespace what ``ensure`` added: our policies, the Secret copy, the recorded labels.
+
+    A namespace the module created is not removed here (it is named in ``namespace_created``, for the caller's
+    last step); returns a Report.
+    """
+    report = Report()
+    name = params["name"]
+    path = k8s.api_path("v1", "namespaces", name=name)
+    existing = k8s.read(api, path)
+    if existing is None:
+        return report
+    report.before["namespace"] = report.after["namespace"] = view(existing)
+    report.namespace_created = created_by_module(existing)
+    items = [dict(api_version="networking.k8s.io/v1", kind="NetworkPolicy", namespace=name, name=policy)
+             for policy in POLICY_NAMES]
+    listed = k8s.read(api, k8s.api_path("v1", "secrets", name), {"labelSelector": removal.OWNED_SELECTOR}) or {}
+    items += [dict(api_version="v1", kind="Secret", namespace=name, name=secret["metadata"]["name"])
+              for secret in listed.get("items") or [] if is_copy(secret, postgresql)]
+    items, _errors = removal.normalize(items)
+    result = removal.remove(api, items, check_mode, params["wait_timeout"], params["wait_sleep"])
+    if result.get("msg"):
+        raise ValueError(result["msg"])
+    report.removed.extend(result["removed"])
+    patch = restore_patch(existing)
+    if patch:
+        api.merge_patch(path, patch, dry_run=check_mode)
+        report.updated.append("Namespace/%s" % name)
+        report.after["namespace"] = view(k8s.apply_merge_patch(existing, patch))
+    return report
+
+
+def entries(params):
+    """The namespaces to work on: ``namespaces``, or ``name`` alone (no Secret copy)."""
+    if params.get("namespaces"):
+        return [dict(entry) for entry in params["namespaces"]]
+    return [{"name": params["name"], "persistence": False, "schema": ""}]
+
+
+def problems(params):
+    """Errors in the options (the common ones of validate for each namespace), as a list of strings."""
+    errors = []
+    if bool(params.get("name")) == bool(params.get("namespaces")):
+        errors.append("set either name or namespaces")
+        return errors
+    names = [entry["name"] for entry in entries(params)]
+    repeated = sorted(set(n for n in names if names.count(n) > 1))
+    if repeated:
+        errors.append("namespaces lists %s more than once" % ", ".join(repeated))
+    wanted = [entry for entry in entries(params) if entry.get("persistence")]
+    if wanted and params["state"] == "present" and not params.get("postgresql"):
+        errors.append("persistence is wanted in %s: set postgresql (the Secret and Service of the database)"
+                      % ", ".join(entry["name"] for entry in wanted))
+    for entry in entries(params):
+        one = dict(params, name=entry["name"])
+        for error in validate(one, require_rhdh=params["state"] == "present"):
+            if error not in errors:
+                errors.append(error)
+        if entry.get("schema"):
+            problem = schema_problem(entry["schema"])
+            if problem:
+                errors.append("%s: schema %r is not a schema name: %s" % (entry["name"], entry["schema"], problem))
+    return errors
+
+
+def namespace_result(entry, report, params, postgresql):
+    out = dict(name=entry["name"], created=report.created, updated=report.updated, kept=report.kept,
+               removed=report.removed, namespace_created=report.namespace_created)
+    if params["state"] == "present":
+        out["persistence"] = (persistence_block(postgresql, entry["name"], entry.get("schema"))
+                              if entry.get("persistence") else None)
+    return out
+
+
+def run_module(module):
+    """What the workflow_namespace module does, for ``module`` (an AnsibleModule, or a step of converge)."""
+    params = module.params
+    title = params.get("name") or ", ".join(entry["name"] for entry in params.get("namespaces") or [])
+    errors = problems(params)
+    if errors:
+        module.fail_json(msg="Workflow namespace %s: %s" % (title, "; ".join(errors)), changed=False)
+    api = k8s.connect_or_fail(module)
+    postgresql = params.get("postgresql")
+    done = []
+    for entry in entries(params):
+        one = dict(params, name=entry["name"])
+        try:
+            if params["state"] == "present":
+                report = ensure(api, one, module.check_mode, entry, postgresql)
+            else:
+                report = remove(api, one, module.check_mode, entry, postgresql)
+        except (k8s.ApiError, ValueError) as exc:
+            module.fail_json(msg="Workflow namespace %s: %s" % (entry["name"], exc),
+                             changed=any(r.changed for _e, r in done))
+        done.append((entry, report))
+    for _entry, report in done:
+        for warning in report.warnings:
+            module.warn(warning)
+    result = dict(changed=any(report.changed for _e, report in done), policies=list(POLICY_NAMES),
+                  created=[ref for _e, r in done for ref in r.created],
+                  updated=[ref for _e, r in done for ref in r.updated],
+                  kept=[ref for _e, r in done for ref in r.kept],
+                  removed=[ref for _e, r in done for ref in r.removed],
+                  namespaces=[namespace_result(entry, report, params, postgresql) for entry, report in done])
+    if params.get("name"):
+        result["namespace"] = params["name"]
+    if module._diff:
+        if params.get("name"):
+            result["diff"] = dict(before=done[0][1].before, after=done[0][1].after)
+        else:
+            result["diff"] = dict(before={e["name"]: r.before for e, r in done},
+                                  after={e["name"]: r.after for e, r in done})
+    module.exit_json(**result)

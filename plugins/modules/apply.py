@@ -155,65 +155,15 @@ ready:
 """
 
 from ansible_collections.parodos.orchestrator.plugins.module_utils import apply as ap
-from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s, waiter
+from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
 
 
 def argument_spec():
-    return k8s.auth_argument_spec(
-        definition=dict(type="raw", required=True),
-        labels=dict(type="dict", default={}),
-        component=dict(type="str", default=""),
-        create_namespaces=dict(type="bool", default=True),
-        wait=dict(type="bool", default=False),
-        wait_timeout=dict(type="int", default=600),
-        wait_sleep=dict(type="float", default=2),
-    )
+    return k8s.auth_argument_spec(**ap.OPTIONS)
 
 
 def main():
-    module = k8s.new_module(argument_spec())
-    params = module.params
-    # the definition is read once (a string as YAML documents); the result shows the options as given, but no
-    # value of a Secret
-    definition, why = ap.documents(params["definition"])
-    invocation = {"module_args": dict(params, definition=ap.redacted_definition(definition) if not why
-                                      else ap.REDACTED)}
-    objects, errors = ap.objects_of(definition) if not why else ([], [why])
-    errors += k8s.timing_errors(params["wait_timeout"], params["wait_sleep"])
-    mark = (params["labels"] or {}).get(k8s.MANAGED_BY, ap.MARK[k8s.MANAGED_BY])
-    if mark != ap.MARK[k8s.MANAGED_BY]:
-        errors.append("labels: %s must be %s (the collection's mark), got %r"
-                      % (k8s.MANAGED_BY, ap.MARK[k8s.MANAGED_BY], mark))
-    prefix = params["component"] + ": " if params["component"] else ""
-    if errors:
-        module.fail_json(msg=prefix + "Invalid options: " + "; ".join(errors), changed=False, invocation=invocation)
-    api = k8s.connect_or_fail(module, changed=False, invocation=invocation)
-    deadline = api.deadline
-    applier = ap.Applier(api, module.check_mode, params["labels"], params["create_namespaces"])
-    message = None
-    try:
-        applier.apply_all(objects)
-        if params["wait"] and not module.check_mode:
-            wait_deadline = waiter.Deadline(params["wait_timeout"], deadline.clock, deadline.pause)
-            # the reads of the wait are retried as long as the wait lasts
-            if wait_deadline.at > deadline.at:
-                api.deadline = wait_deadline
-            message = applier.wait_for(wait_deadline, params["wait_sleep"], params["component"])
-    except k8s.ApiError as exc:
-        message = "%s%s (HTTP %s)" % (prefix, exc, exc.status)
-    except ValueError as exc:
-        message = prefix + str(exc)
-    result = ap.summary(applier.results)
-    result["invocation"] = invocation
-    if module._diff:
-        result["diff"] = applier.diffs
-    for record in applier.results:
-        if record["action"] == ap.REUSE:
-            module.warn("%s exists without the collection's mark (app.kubernetes.io/managed-by): used as it is"
-                        % record["ref"])
-    if message:
-        module.fail_json(msg=message, **result)
-    module.exit_json(**result)
+    ap.run_module(k8s.new_module(argument_spec()))
 
 
 if __name__ == "__main__":

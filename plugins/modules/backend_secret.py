@@ -344,128 +344,17 @@ reused:
   sample: false
 """
 
-from ansible_collections.parodos.orchestrator.plugins.module_utils import (
-    backend_secret as bs,
-    k8s,
-    secrets as sec,
-)
-
-
-SECRET_KEYS = ("backend_secret", "cluster_token", "github_token", "github_client_secret", "argocd_password",
-               "email_password")
+from ansible_collections.parodos.orchestrator.plugins.module_utils import backend_secret as bs
+from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
 
 
 def argument_spec():
     """Auth options of kubernetes.core plus the Secret settings."""
-    key_options = {n: dict(type="str", no_log=False, default=bs.DEFAULT_KEYS[n]) for n in bs.LOGICAL_KEYS}
-    return k8s.auth_argument_spec(
-        name=dict(type="str", default="backstage-backend-auth-secret"),
-        namespace=dict(type="str", required=True),
-        labels=dict(type="dict", default={}),
-        adopt=dict(type="bool", default=False),
-        remove_keys=dict(type="list", elements="str", default=[], no_log=False, choices=list(bs.REMOVABLE_KEYS)),
-        keys=dict(type="dict", default={}, no_log=False, apply_defaults=True, options=key_options),
-        backend_secret=dict(type="str", default="", no_log=True),
-        backend_secret_bytes=dict(type="int", default=bs.DEFAULT_BYTES, no_log=False),
-        cluster_url=dict(type="str", default=""),
-        cluster_token_secret=dict(
-            type="dict", default={}, no_log=False, apply_defaults=True,
-            options=dict(namespace=dict(type="str", default=""), name=dict(type="str", default=""))),
-        wait_timeout=dict(type="int", default=60, aliases=["token_timeout"], no_log=False),
-        wait_sleep=dict(type="float", default=1),
-        github_token=dict(type="str", default="", no_log=True),
-        github_client_id=dict(type="str", default=""),
-        github_client_secret=dict(type="str", default="", no_log=True),
-        argocd=dict(type="dict", default={}, apply_defaults=True, options=dict(
-            enabled=dict(type="bool", default=False), namespace=dict(type="str", default=""),
-            instance=dict(type="str", default="argocd"), username=dict(type="str", default="admin"))),
-        email=dict(type="dict", default={}, apply_defaults=True, options=dict(
-            enabled=dict(type="bool", default=False), hostname=dict(type="str", default=""),
-            username=dict(type="str", default=""), password=dict(type="str", default="", no_log=True))),
-    )
-
-
-def check(params):
-    """Errors of options that argument_spec cannot express."""
-    errors = bs.key_names(params["keys"])[1]
-    token_secret, argocd = params["cluster_token_secret"], params["argocd"]
-    # What this run would write, with stand-ins for the values read from the cluster.
-    planned = bs.wanted_values(params, "url", "token" if token_secret["name"] else "",
-                               ("url", "password") if argocd["enabled"] else None)
-    errors += bs.removal_errors(params["remove_keys"], planned)
-    for field in ("name", "namespace"):
-        if not params[field]:
-            errors.append("%s must not be empty" % field)
-    if params["backend_secret_bytes"] < bs.MIN_BYTES:
-        errors.append("backend_secret_bytes must be at least %d, got %d"
-                      % (bs.MIN_BYTES, params["backend_secret_bytes"]))
-    errors += k8s.timing_errors(params["wait_timeout"], params["wait_sleep"])
-    if token_secret["name"] and not token_secret["namespace"]:
-        errors.append("cluster_token_secret: namespace is required with a name")
-    if argocd["enabled"] and not (argocd["namespace"] and argocd["instance"]):
-        errors.append("argocd: namespace and instance are required when enabled")
-    return errors
-
-
-def run(module, api, params, check_mode):
-    """Read the inputs, ensure the Secret; return the result (key names only)."""
-    inner = getattr(module, "_module", module)
-    token_secret = params["cluster_token_secret"]
-    token = ""
-    if token_secret["name"]:
-        token = bs.read_token(api, token_secret["namespace"], token_secret["name"], params["wait_timeout"],
-                              check_mode, interval=params["wait_sleep"])
-    argocd = None
-    if params["argocd"]["enabled"]:
-        conf = params["argocd"]
-        argocd, why = bs.find_argocd(api, conf["namespace"], conf["instance"])
-        if argocd is None:
-            module.warn(bs.argocd_warning(conf["namespace"], conf["instance"], why))
-    # Values read from the cluster are hidden like the no_log options.
-    inner.no_log_values.update(v for v in (token if isinstance(token, str) else "",
-                                           argocd[1] if argocd else "") if len(v) >= 8)
-    values = bs.wanted_values(params, params["cluster_url"] or api.host, token, argocd)
-    names = bs.key_names(params["keys"])[0]
-
-    def decide(existing):
-        step = bs.decide(existing, values, names, params["labels"], params["adopt"], params["backend_secret_bytes"],
-                         remove=params["remove_keys"])
-        data = step["data"]
-        inner.no_log_values.update(data[names[k]] for k in SECRET_KEYS if len(data.get(names[k]) or "") >= 8)
-        return step
-
-    outcome = sec.ensure(api, params["name"], params["namespace"], decide, check_mode)
-    step = outcome["step"]
-    report = step["report"]
-    if step["reused"]:
-        module.warn(bs.foreign_warning(params["namespace"], params["name"], step["differs"]))
-    result = dict(
-        changed=outcome["changed"],
-        secret=dict(name=params["name"], namespace=params["namespace"]),
-        keys=sorted(step["data"]),
-        added=report["added"], updated=report["updated"], removed=report["removed"],
-        generated=report["generated"], adopted=step["adopted"], reused=step["reused"],
-    )
-    if module._diff:
-        result["diff"] = dict(before=outcome["before"], after=outcome["after"])
-    return result
+    return k8s.auth_argument_spec(**bs.options())
 
 
 def main():
-    module = k8s.new_module(argument_spec())
-    params = module.params
-    errors = check(params)
-    if errors:
-        module.fail_json(msg="Invalid options: " + "; ".join(errors))
-    api = k8s.connect_or_fail(module)
-    where = "Secret %s/%s" % (params["namespace"], params["name"])
-    try:
-        result = run(module, api, params, module.check_mode)
-    except bs.TokenError as exc:
-        module.fail_json(msg="%s needs a service account token: %s" % (where, exc))
-    except (k8s.ApiError, ValueError) as exc:
-        module.fail_json(msg="%s: %s" % (where, exc))
-    module.exit_json(**result)
+    bs.run_module(k8s.new_module(argument_spec()))
 
 
 if __name__ == "__main__":

@@ -181,116 +181,16 @@ removed:
   sample: []
 """
 
-from ansible_collections.parodos.orchestrator.plugins.module_utils import (
-    dynamic_plugins as dp,
-    k8s,
-)
-
-ATTEMPTS = 3
+from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
+from ansible_collections.parodos.orchestrator.plugins.module_utils import dynamic_plugins as dp
 
 
 def argument_spec():
-    """Auth options of kubernetes.core plus the ConfigMap settings."""
-    return k8s.auth_argument_spec(
-        name=dict(type="str", required=True),
-        namespace=dict(type="str", required=True),
-        key=dict(type="str", default=dp.DEFAULT_KEY, no_log=False),
-        plugins=dict(
-            type="list", elements="dict", required=True,
-            options=dict(package=dict(type="str", required=True),
-                         disabled=dict(type="bool", default=False),
-                         integrity=dict(type="str"),
-                         pluginConfig=dict(type="dict")),
-        ),
-        create=dict(type="bool", default=True),
-        labels=dict(type="dict", default={}),
-    )
-
-
-class Report:
-    """What the run did, and the diff."""
-
-    def __init__(self):
-        self.changed = False
-        self.created = False
-        self.added, self.updated, self.removed, self.warnings = [], [], [], []
-        self.before, self.after = {}, {}
-
-
-def ensure(api, params, check_mode):
-    """Ensure the plugin entries; returns a Report. ValueError/ApiError on failure."""
-    name, namespace, key = params["name"], params["namespace"], params["key"]
-    ref = "ConfigMap %s/%s" % (namespace, name)
-    collection = k8s.api_path("v1", "configmaps", namespace)
-    path = k8s.api_path("v1", "configmaps", namespace, name)
-    for attempt in range(1, ATTEMPTS + 1):
-        report = Report()
-        existing = k8s.read(api, path)
-        if existing is None:
-            if not params["create"]:
-                raise ValueError("%s does not exist (create is false)" % ref)
-            after, plan = dp.merge(dp.new_document(), params["plugins"], [])
-            body = dp.configmap(name, namespace, key, after, plan["managed"], params["labels"])
-            try:
-                api.create(collection, body, dry_run=check_mode)
-            except k8s.ApiError as exc:
-                if exc.status == 409 and attempt < ATTEMPTS:
-                    continue  # created meanwhile: merge into it
-                if not (exc.status == 404 and check_mode):
-                    raise
-            report.changed = report.created = True
-            report.added = plan["added"]
-            report.after = after
-            return report
-        text = (existing.get("data") or {}).get(key)
-        try:
-            before = dp.parse(text)
-        except dp.DocumentError as exc:
-            raise ValueError("%s, key %s: %s; nothing was written" % (ref, key, exc)) from None
-        meta = existing.get("metadata") or {}
-        ours, warning = dp.recorded(meta.get("annotations"))
-        if warning:
-            report.warnings.append("%s: %s" % (ref, warning))
-        after, plan = dp.merge(before, params["plugins"], ours)
-        report.before = before if text and text.strip() else {}
-        report.after = after
-        body = dp.patch(existing, key, before, after, plan["managed"])
-        if body is None:
-            report.after = report.before
-            return report
-        try:
-            api.merge_patch(path, body, dry_run=check_mode)
-        except k8s.ApiError as exc:
-            if exc.status == 409 and attempt < ATTEMPTS:
-                continue  # changed since it was read: read and merge again
-            raise
-        report.changed = True
-        report.added, report.updated, report.removed = plan["added"], plan["updated"], plan["removed"]
-        return report
-    raise AssertionError("unreachable")  # pragma: no cover
+    return k8s.auth_argument_spec(**dp.options())
 
 
 def main():
-    module = k8s.new_module(argument_spec())
-    params = module.params
-    ref = "ConfigMap %s/%s" % (params["namespace"], params["name"])
-    errors = ["%s must not be empty" % field for field in ("name", "namespace", "key") if not params[field]]
-    errors += dp.validate(params["plugins"])
-    if errors:
-        module.fail_json(msg="%s: invalid options: %s" % (ref, "; ".join(errors)), changed=False)
-    api = k8s.connect_or_fail(module)
-    try:
-        report = ensure(api, params, module.check_mode)
-    except (k8s.ApiError, ValueError) as exc:
-        message = str(exc)
-        module.fail_json(msg=message if message.startswith(ref) else "%s: %s" % (ref, message), changed=False)
-    for warning in report.warnings:
-        module.warn(warning)
-    result = dict(changed=report.changed, configmap=dict(name=params["name"], namespace=params["namespace"]),
-                  created=report.created, added=report.added, updated=report.updated, removed=report.removed)
-    if module._diff:
-        result["diff"] = dict(before=report.before, after=report.after)
-    module.exit_json(**result)
+    dp.run_module(k8s.new_module(argument_spec()))
 
 
 if __name__ == "__main__":

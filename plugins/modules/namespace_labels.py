@@ -116,31 +116,11 @@ from ansible_collections.parodos.orchestrator.plugins.module_utils import namesp
 
 
 def argument_spec():
-    return k8s.auth_argument_spec(
-        namespaces=dict(type="list", elements="dict", required=True, options=dict(
-            name=dict(type="str", required=True),
-            labels=dict(type="dict", required=True),
-        )),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-    )
+    return k8s.auth_argument_spec(**nl.options())
 
 
 def main():
-    module = k8s.new_module(argument_spec())
-    params = module.params
-    errors = nl.validate(params["namespaces"], params["state"])
-    if errors:
-        module.fail_json(msg="Invalid options: " + "; ".join(errors), changed=False)
-    api = k8s.connect_or_fail(module, changed=False)
-    try:
-        results, before, after = nl.run(api, params["namespaces"], params["state"], module.check_mode)
-    except k8s.ApiError as exc:
-        module.fail_json(msg="Namespace labels: %s (HTTP %s)" % (exc, exc.status), changed=False)
-    result = dict(changed=bool(before), namespaces=results,
-                  missing=[r["name"] for r in results if r["action"] == "missing"])
-    if module._diff:
-        result["diff"] = dict(before=before, after=after)
-    module.exit_json(**result)
+    nl.run_module(k8s.new_module(argument_spec()))
 
 
 if __name__ == "__main__":

@@ -294,87 +294,15 @@ debug:
 """
 
 from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
-from ansible_collections.parodos.orchestrator.plugins.module_utils.olm_install import (
-    Failure,
-    Installer,
-    install_all,
-    operators_of,
-    option_errors,
-)
-
-# What the result tells of each operator.
-PER_OPERATOR = ("subscription", "reused", "created", "operator_group", "csv", "approved_install_plans", "ready")
+from ansible_collections.parodos.orchestrator.plugins.module_utils import olm_install
 
 
 def argument_spec():
-    """Auth options of kubernetes.core plus the operator settings."""
-    entry = dict(
-        component=dict(type="str"),
-        package=dict(type="str"),
-        channel=dict(type="str"),
-        source=dict(type="str"),
-        source_namespace=dict(type="str"),
-        approval=dict(type="str", choices=["Automatic", "Manual"]),
-        starting_csv=dict(type="str"),
-        namespace=dict(type="str"),
-        subscription_name=dict(type="str"),
-        operator_group_name=dict(type="str"),
-        operator_group_target_namespaces=dict(type="list", elements="str"),
-        labels=dict(type="dict"),
-    )
-    return k8s.auth_argument_spec(
-        operators=dict(type="list", elements="dict", options=entry),
-        component=dict(type="str", default=""),
-        package=dict(type="str", default=""),
-        channel=dict(type="str", default=""),
-        source=dict(type="str", default="redhat-operators"),
-        source_namespace=dict(type="str", default="openshift-marketplace"),
-        approval=dict(type="str", default="Automatic", choices=["Automatic", "Manual"]),
-        starting_csv=dict(type="str", default=""),
-        namespace=dict(type="str", default=""),
-        subscription_name=dict(type="str", default=""),
-        operator_group_name=dict(type="str", default=""),
-        operator_group_target_namespaces=dict(type="list", elements="str", default=[]),
-        labels=dict(type="dict", default={}),
-        wait=dict(type="bool", default=False),
-        wait_timeout=dict(type="int", default=600),
-        wait_sleep=dict(type="float", default=2),
-    )
+    return k8s.auth_argument_spec(**olm_install.options())
 
 
 def main():
-    module = k8s.new_module(argument_spec())
-    params = module.params
-    errors = option_errors(params)
-    if errors:
-        module.fail_json(msg="Invalid options: " + "; ".join(errors))
-    operators = operators_of(params)
-    names = ", ".join(o["component"] for o in operators)
-    api, failure = k8s.connect(module)
-    if api is None:
-        module.fail_json(msg="%s: cannot reach the Kubernetes API at %s: %s" % (names, failure[2], failure[0]))
-    installers = [Installer(api, settings, module.check_mode) for settings in operators]
-    try:
-        install_all(installers)
-    except Failure as exc:
-        extra = result_of(installers)
-        if exc.debug is not None:
-            extra["debug"] = exc.debug
-        module.fail_json(msg=str(exc), **extra)
-    except k8s.ApiError as exc:
-        module.fail_json(msg="%s: %s (HTTP %s)" % (names, exc, exc.status), **result_of(installers))
-    module.exit_json(**result_of(installers))
-
-
-def result_of(installers):
-    """The module result: one entry per operator, their sum, and the one operator's keys when alone."""
-    results = [dict(inst.result, component=inst.params["component"]) for inst in installers]
-    out = dict(changed=any(r["changed"] for r in results), operators=results,
-               created=[name for r in results for name in r["created"]],
-               ready=all(r["ready"] for r in results))
-    if len(results) == 1:
-        out.update((key, results[0][key]) for key in PER_OPERATOR if key not in out)
-    return out
+    olm_install.run_module(k8s.new_module(argument_spec()))
 
 
 if __name__ == "__main__":

@@ -221,57 +221,15 @@ resources:
 """
 
 from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
-from ansible_collections.parodos.orchestrator.plugins.module_utils.waiting import (
-    record,
-    resources_of,
-    wait_all,
-)
+from ansible_collections.parodos.orchestrator.plugins.module_utils import waiting
 
 
 def argument_spec():
-    """Auth options of kubernetes.core plus the resources to wait for."""
-    return k8s.auth_argument_spec(
-        resources=dict(
-            type="list", elements="dict", required=True,
-            options=dict(
-                api_version=dict(type="str", required=True, aliases=["apiVersion"]),
-                kind=dict(type="str", required=True),
-                name=dict(type="str", required=True),
-                namespace=dict(type="str", default=""),
-                component=dict(type="str"),
-                wait_condition=dict(type="dict", aliases=["condition"], options=dict(
-                    type=dict(type="str", required=True),
-                    status=dict(type="str", default="True", choices=["True", "False", "Unknown"]),
-                )),
-            ),
-        ),
-        wait_timeout=dict(type="int", default=600, aliases=["timeout"]),
-        wait_sleep=dict(type="float", default=2, aliases=["sleep"]),
-    )
+    return k8s.auth_argument_spec(**waiting.options())
 
 
 def main():
-    module = k8s.new_module(argument_spec())
-    params = module.params
-    items, errors = resources_of(params["resources"])
-    errors += k8s.timing_errors(params["wait_timeout"], params["wait_sleep"])
-    if errors:
-        module.fail_json(msg="Invalid options: " + "; ".join(errors), changed=False)
-    records = [record(item) for item in items]
-    if module.check_mode:
-        for rec in records:
-            rec["status"] = "not checked in check mode"
-        module.exit_json(changed=False, ready=False, elapsed=0.0, resources=records)
-
-    api, failure = k8s.connect(module)
-    if api is None:
-        module.fail_json(msg=k8s.unreachable(failure[2], failure[0]),
-                         changed=False, ready=False, elapsed=0.0, resources=records)
-    message, records, elapsed = wait_all(api, items, params["wait_timeout"], params["wait_sleep"])
-    result = dict(changed=False, ready=message is None, elapsed=elapsed, resources=records)
-    if message:
-        module.fail_json(msg=message, **result)
-    module.exit_json(**result)
+    waiting.run_module(k8s.new_module(argument_spec()))
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ def doc(api):
 
 def test_creates_with_marks_then_writes_nothing():
     api = cluster()
-    report = dynamic_plugins.ensure(api, params(labels={"extra": "x"}), False)
+    report = dp.ensure(api, params(labels={"extra": "x"}), False)
     assert report.changed and report.created and report.added == [SIGNALS]
     assert api.writes() == [("POST", CMS, False)]
     meta = api.objects[CM]["metadata"]
@@ -60,7 +60,7 @@ def test_creates_with_marks_then_writes_nothing():
     assert doc(api) == {"includes": ["dynamic-plugins.default.yaml"],
                         "plugins": [{"package": SIGNALS + "@1.3.0", "integrity": "sha512-s", "disabled": False}]}
     api.requests.clear()
-    report = dynamic_plugins.ensure(api, params(), False)
+    report = dp.ensure(api, params(), False)
     assert not report.changed and not report.created
     assert api.calls("method", "path", "dry_run") == [("GET", CM, False)]
     assert report.before == report.after == doc(api)
@@ -69,7 +69,7 @@ def test_creates_with_marks_then_writes_nothing():
 def test_users_configmap_is_changed_but_not_labelled():
     text = "includes: [dynamic-plugins.default.yaml]\nplugins:\n- package: ./x\n  disabled: true  # mine\n"
     api = cluster(user_configmap(text))
-    report = dynamic_plugins.ensure(api, params(), False)
+    report = dp.ensure(api, params(), False)
     assert report.changed and not report.created and report.added == [SIGNALS]
     assert api.writes() == [("PATCH", CM, False)]
     meta = api.objects[CM]["metadata"]
@@ -79,7 +79,7 @@ def test_users_configmap_is_changed_but_not_labelled():
     assert report.before == yaml.safe_load(text)
     # the comment-free rewrite now compares equal: nothing more to write
     api.requests.clear()
-    assert not dynamic_plugins.ensure(api, params(), False).changed
+    assert not dp.ensure(api, params(), False).changed
     assert api.writes() == []
 
 
@@ -87,7 +87,7 @@ def test_formatting_alone_causes_no_write():
     text = ("# managed elsewhere too\nincludes:\n  - dynamic-plugins.default.yaml\nplugins:\n"
             "  - {package: '@redhat/plugin-signals-dynamic@1.3.0', integrity: sha512-s, disabled: false}\n")
     api = cluster(user_configmap(text, {dp.ANNOTATION: json.dumps([SIGNALS])}))
-    report = dynamic_plugins.ensure(api, params(), False)
+    report = dp.ensure(api, params(), False)
     assert not report.changed and api.writes() == []
     assert api.objects[CM]["data"][KEY] == text
 
@@ -95,7 +95,7 @@ def test_formatting_alone_causes_no_write():
 def test_lost_annotation_is_written_back_without_touching_the_data():
     text = dp.dump({"plugins": [{"package": SIGNALS + "@1.3.0", "integrity": "sha512-s", "disabled": False}]})
     api = cluster(user_configmap(text))
-    report = dynamic_plugins.ensure(api, params(), False)
+    report = dp.ensure(api, params(), False)
     assert report.changed and report.added == report.updated == report.removed == []
     assert api.objects[CM]["data"][KEY] == text
     assert api.objects[CM]["metadata"]["annotations"] == {dp.ANNOTATION: json.dumps([SIGNALS])}
@@ -105,9 +105,9 @@ def test_removal_of_a_plugin_no_longer_wanted():
     api = cluster()
     k8s_plugin = {"package": "./k8s", "disabled": False, "integrity": None, "pluginConfig": {"kubernetes": {"x": 1}}}
     two = params(plugins=params()["plugins"] + [k8s_plugin])
-    dynamic_plugins.ensure(api, two, False)
+    dp.ensure(api, two, False)
     assert [e["package"] for e in doc(api)["plugins"]] == [SIGNALS + "@1.3.0", "./k8s"]
-    report = dynamic_plugins.ensure(api, params(), False)
+    report = dp.ensure(api, params(), False)
     assert report.removed == ["./k8s"] and report.changed
     assert [e["package"] for e in doc(api)["plugins"]] == [SIGNALS + "@1.3.0"]
     assert api.objects[CM]["metadata"]["annotations"][dp.ANNOTATION] == json.dumps([SIGNALS])
@@ -115,11 +115,11 @@ def test_removal_of_a_plugin_no_longer_wanted():
 
 def test_check_mode_sends_dry_runs_only():
     api = cluster(namespaces=())
-    report = dynamic_plugins.ensure(api, params(), True)
+    report = dp.ensure(api, params(), True)
     assert report.changed and report.created
     assert api.writes() == [("POST", CMS, True)] and api.objects == {}
     api = cluster(user_configmap("plugins: []\n"))
-    report = dynamic_plugins.ensure(api, params(), True)
+    report = dp.ensure(api, params(), True)
     assert report.changed and report.added == [SIGNALS]
     assert api.writes() == [("PATCH", CM, True)]
     assert api.objects[CM]["data"][KEY] == "plugins: []\n"
@@ -128,7 +128,7 @@ def test_check_mode_sends_dry_runs_only():
 def test_missing_namespace_fails_outside_check_mode():
     api = cluster(namespaces=())
     try:
-        dynamic_plugins.ensure(api, params(), False)
+        dp.ensure(api, params(), False)
     except ApiError as exc:
         assert exc.status == 404
     else:
@@ -137,7 +137,7 @@ def test_missing_namespace_fails_outside_check_mode():
 
 def test_concurrent_change_is_read_again():
     api = cluster(user_configmap("plugins: []\n"), conflicts=1)
-    report = dynamic_plugins.ensure(api, params(), False)
+    report = dp.ensure(api, params(), False)
     assert report.changed
     assert api.writes() == [("PATCH", CM, False), ("PATCH", CM, False)]
     assert [m for m, p in api.calls()] == ["GET", "PATCH", "GET", "PATCH"]
@@ -181,7 +181,7 @@ def test_main_rejects_repeated_plugins_before_connecting(run_module):
 
 def test_a_broken_annotation_is_ignored_with_a_warning():
     api = cluster(user_configmap("plugins: []\n", {dp.ANNOTATION: "garbage"}))
-    report = dynamic_plugins.ensure(api, params(), False)
+    report = dp.ensure(api, params(), False)
     assert report.added == [SIGNALS]
     assert report.warnings == ["ConfigMap rhdh/dp: annotation %s is not a JSON list of plugin names; it is ignored "
                                "and rewritten" % dp.ANNOTATION]

@@ -4,6 +4,7 @@ import base64
 
 import pytest
 
+from ansible_collections.parodos.orchestrator.plugins.module_utils import secrets as sec
 from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import ApiError
 from ansible_collections.parodos.orchestrator.plugins.modules import generated_secret
 from tests.unit.fakes import FakeApi
@@ -183,7 +184,7 @@ def test_name_and_namespace_stay_readable_and_invocation_hides_values(run_module
     assert result["secret"]["name"] == "sonataflow-psql"
     assert result["secret"]["namespace"] == "sonataflow-infra"
     assert result["invocation"]["module_args"]["data"] == {
-        "postgres-username": generated_secret.HIDDEN_ARG, "token": generated_secret.HIDDEN_ARG}
+        "postgres-username": sec.HIDDEN_ARG, "token": sec.HIDDEN_ARG}
     assert "given-secret-value" not in run_module.out
     assert '"sonataflow"' not in run_module.out
 
@@ -192,5 +193,5 @@ def test_failure_invocation_hides_values(run_module):
     api = cluster(namespaces=())
     code, result = run_module(generated_secret, dict(ARGS, data={"token": "given-secret-value"}), api)
     assert code == 1
-    assert result["invocation"]["module_args"]["data"] == {"token": generated_secret.HIDDEN_ARG}
+    assert result["invocation"]["module_args"]["data"] == {"token": sec.HIDDEN_ARG}
     assert "given-secret-value" not in run_module.out

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.parodos.orchestrator.plugins.module_utils import olm
+from ansible_collections.parodos.orchestrator.plugins.module_utils import olm, olm_install
 from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import ApiError
 from ansible_collections.parodos.orchestrator.plugins.modules import olm_operator
 from tests.unit.fakes import Clock, FakeApi, real_api
@@ -59,7 +59,7 @@ def fake_cluster(objects=None, tick=None):
 
 def installer(api, check=False, **changes):
     clock = Clock()
-    return olm_operator.Installer(api, params(**changes), check, sleep=clock.sleep, clock=clock)
+    return olm_install.Installer(api, params(**changes), check, sleep=clock.sleep, clock=clock)
 
 
 def olm_sim(approval_needed=True, succeed=True):
@@ -120,7 +120,7 @@ def test_check_mode_sends_dry_runs_and_tolerates_the_missing_namespace():
 
 def test_unknown_channel_fails_before_any_write():
     api = fake_cluster()
-    with pytest.raises(olm_operator.Failure, match=r"no channel beta .* \(available channels: alpha\)"):
+    with pytest.raises(olm_install.Failure, match=r"no channel beta .* \(available channels: alpha\)"):
         installer(api, channel="beta").run()
     assert api.writes() == []
 
@@ -230,7 +230,7 @@ def test_nothing_to_write_with_manual_approval_reads_the_install_plans():
 
 def test_a_change_still_checks_the_catalog_first():
     api = installed()
-    with pytest.raises(olm_operator.Failure, match="not offered by any catalog"):
+    with pytest.raises(olm_install.Failure, match="not offered by any catalog"):
         installer(api, channel="beta").run()
     assert api.writes() == []
 
@@ -238,9 +238,9 @@ def test_a_change_still_checks_the_catalog_first():
 def test_name_taken_by_another_package_reports_a_catalog_problem_first():
     other = {"metadata": {"name": PKG, "namespace": NS}, "spec": {"name": "other"}}
     api = fake_cluster({SUB_PATH: other})
-    with pytest.raises(olm_operator.Failure, match="exists for package other"):
+    with pytest.raises(olm_install.Failure, match="exists for package other"):
         installer(api).run()
-    with pytest.raises(olm_operator.Failure, match="no channel beta"):
+    with pytest.raises(olm_install.Failure, match="no channel beta"):
         installer(api, channel="beta").run()
     assert api.writes() == []
 
@@ -271,7 +271,7 @@ def test_automatic_approves_nothing_and_follows_current_csv():
         olm.olm_path("clusterserviceversions", NS, V134): csv_object(V134, "Succeeded"),
         olm.deployment_path(NS, "op"): deployment(True)})
     inst = installer(api, wait=True, wait_timeout=5)
-    with pytest.raises(olm_operator.Failure) as exc:
+    with pytest.raises(olm_install.Failure) as exc:
         inst.run()
     # Automatic waits for currentCSV (the upgrade), not for the installed one
     assert str(exc.value) == ("Logic operator is not ready after 5s: waited for ClusterServiceVersion "
@@ -283,7 +283,7 @@ def test_automatic_approves_nothing_and_follows_current_csv():
 def test_failed_csv_fails_at_once():
     api = fake_cluster(tick=olm_sim(approval_needed=False, succeed=False))
     inst = installer(api, wait=True, approval="Manual", starting_csv=V134, wait_timeout=600)
-    with pytest.raises(olm_operator.Failure, match="Logic operator failed to install: .*phase Failed, reason "
+    with pytest.raises(olm_install.Failure, match="Logic operator failed to install: .*phase Failed, reason "
                                                    "InstallComponentFailed") as exc:
         inst.run()
     # a couple of polls, not 600 of them
@@ -303,7 +303,7 @@ def test_transient_errors_are_retried_while_waiting():
 def test_forbidden_while_waiting_fails_with_the_error():
     api = fake_cluster(tick=olm_sim())
     api.inject([None] * 4 + [403], method="GET")
-    with pytest.raises(olm_operator.Failure, match="reading the cluster failed: injected"):
+    with pytest.raises(olm_install.Failure, match="reading the cluster failed: injected"):
         installer(api, wait=True).run()
 
 
@@ -334,7 +334,7 @@ def test_timeout_names_the_deployment():
             cluster.objects[csv_path] = csv_object(V134, "Installing", "InstallWaiting")
 
     api = fake_cluster(tick=never_ready)
-    with pytest.raises(olm_operator.Failure) as exc:
+    with pytest.raises(olm_install.Failure) as exc:
         installer(api, wait=True, approval="Manual", starting_csv=V134, wait_timeout=4).run()
     assert ("Deployment %s/op: Available=False (MinimumReplicasUnavailable), 0/1 replicas available" % NS
             in str(exc.value))
@@ -402,11 +402,11 @@ def test_a_bad_catalog_entry_of_the_second_operator_stops_the_first_from_being_w
 def test_several_operators_are_waited_for_together():
     clock = Clock()
     api = fake_cluster({OTHER_PM: other_manifest()}, tick=olm_sim(approval_needed=False))
-    settings = olm_operator.operators_of(dict(params(wait=True, approval="Manual", starting_csv=V134),
+    settings = olm_install.operators_of(dict(params(wait=True, approval="Manual", starting_csv=V134),
                                               operators=[{}, dict(OTHER, approval="Automatic", starting_csv="")]))
-    installers = [olm_operator.Installer(api, one, False, sleep=clock.sleep, clock=clock) for one in settings]
-    with pytest.raises(olm_operator.Failure, match="Serverless operator is not ready after 600s"):
-        olm_operator.install_all(installers)  # the tiny OLM only installs the Logic operator
+    installers = [olm_install.Installer(api, one, False, sleep=clock.sleep, clock=clock) for one in settings]
+    with pytest.raises(olm_install.Failure, match="Serverless operator is not ready after 600s"):
+        olm_install.install_all(installers)  # the tiny OLM only installs the Logic operator
     assert installers[0].result["ready"] is True and installers[1].result["ready"] is False
 
 

@@ -1,6 +1,7 @@
 """The wait_ready polling loop with a fake API and a fake clock, and main() as Ansible runs it."""
 
 from ansible_collections.parodos.orchestrator.plugins.module_utils import readiness as rd
+from ansible_collections.parodos.orchestrator.plugins.module_utils import waiting
 from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import ApiError
 from ansible_collections.parodos.orchestrator.plugins.modules import wait_ready
 from tests.unit.fakes import Clock, FakeApi
@@ -43,7 +44,7 @@ def item(name, kind="Deployment", api_version="apps/v1", namespace="ns", conditi
 
 
 def wait(api, clock, items, timeout=60, sleep=1):
-    return wait_ready.wait_all(api, items, timeout, sleep, clock=clock, pause=clock.sleep)
+    return waiting.wait_all(api, items, timeout, sleep, clock=clock, pause=clock.sleep)
 
 
 def test_resources_are_polled_together():

@@ -27,7 +27,7 @@ PARAMS = {"name": "wf", "rhdh_namespace": "rhdh", "create": True, "labels": dict
 
 def test_creates_everything_then_nothing():
     api = cluster()
-    report = workflow_namespace.ensure(api, PARAMS, False)
+    report = wn.ensure(api, PARAMS, False)
     assert report.created == ["Namespace/wf", "NetworkPolicy/wf/allow-rhdh-to-sonataflow-and-workflows",
                               "NetworkPolicy/wf/allow-intra-namespace"]
     assert report.changed and report.updated == []
@@ -35,7 +35,7 @@ def test_creates_everything_then_nothing():
     assert api.objects[NS + "/wf"]["metadata"]["labels"] == {"rhdh.redhat.com/workflow-namespace": "",
                                                              **wn.OWNERSHIP_LABELS}
     api.requests.clear()
-    report = workflow_namespace.ensure(api, PARAMS, False)
+    report = wn.ensure(api, PARAMS, False)
     assert not report.changed and api.writes() == []
     assert report.before == report.after
     # the namespace, then both policies in one list read
@@ -44,7 +44,7 @@ def test_creates_everything_then_nothing():
 
 def test_check_mode_in_a_missing_namespace_sends_dry_runs_only():
     api = cluster()
-    report = workflow_namespace.ensure(api, PARAMS, True)
+    report = wn.ensure(api, PARAMS, True)
     assert report.changed and len(report.created) == 3
     assert api.writes() == [("POST", NS, True), ("POST", NP, True), ("POST", NP, True)]
     assert api.objects == {}
@@ -55,7 +55,7 @@ def test_check_mode_in_a_missing_namespace_sends_dry_runs_only():
 
 def test_check_mode_in_an_existing_namespace_patches_as_dry_run():
     api = cluster({NS + "/wf": {"metadata": {"name": "wf", "labels": dict(wn.OWNERSHIP_LABELS)}}})
-    report = workflow_namespace.ensure(api, PARAMS, True)
+    report = wn.ensure(api, PARAMS, True)
     assert report.updated == ["Namespace/wf"]
     assert all(r[2] for r in api.writes())
     assert NP + "/allow-intra-namespace" not in api.objects
@@ -64,7 +64,7 @@ def test_check_mode_in_an_existing_namespace_patches_as_dry_run():
 
 def test_existing_namespace_not_ours_gets_no_ownership_label():
     api = cluster({NS + "/wf": {"metadata": {"name": "wf", "labels": {"team": "a"}}}})
-    workflow_namespace.ensure(api, dict(PARAMS, argocd_namespace="gitops"), False)
+    wn.ensure(api, dict(PARAMS, argocd_namespace="gitops"), False)
     assert api.objects[NS + "/wf"]["metadata"]["labels"] == {
         "team": "a", "rhdh.redhat.com/workflow-namespace": "", "argocd.argoproj.io/managed-by": "gitops"}
     assert api.writes()[0] == ("PATCH", NS + "/wf", False)
@@ -74,7 +74,7 @@ def test_policy_not_ours_is_kept_with_a_warning():
     theirs = {"metadata": {"name": "allow-intra-namespace", "labels": {"owner": "them"}}, "spec": {"podSelector": {}}}
     api = cluster({NS + "/wf": {"metadata": {"name": "wf", "labels": {"rhdh.redhat.com/workflow-namespace": ""}}},
                    NP + "/allow-intra-namespace": theirs})
-    report = workflow_namespace.ensure(api, PARAMS, False)
+    report = wn.ensure(api, PARAMS, False)
     assert report.kept == ["NetworkPolicy/wf/allow-intra-namespace"]
     assert report.created == ["NetworkPolicy/wf/allow-rhdh-to-sonataflow-and-workflows"]
     assert api.objects[NP + "/allow-intra-namespace"] == theirs
@@ -85,10 +85,10 @@ def test_policy_not_ours_is_kept_with_a_warning():
 
 def test_our_drifted_policy_is_patched():
     api = cluster()
-    workflow_namespace.ensure(api, PARAMS, False)
+    wn.ensure(api, PARAMS, False)
     api.objects[NP + "/allow-rhdh-to-sonataflow-and-workflows"]["spec"]["podSelector"] = {"matchLabels": {"a": "b"}}
     api.requests.clear()
-    report = workflow_namespace.ensure(api, dict(PARAMS, admit_namespaces=["db"]), False)
+    report = wn.ensure(api, dict(PARAMS, admit_namespaces=["db"]), False)
     assert report.updated == ["NetworkPolicy/wf/allow-rhdh-to-sonataflow-and-workflows"]
     assert api.objects[NP + "/allow-rhdh-to-sonataflow-and-workflows"]["spec"] == wn.rhdh_policy_spec(
         "rhdh", ["knative-eventing", "knative-serving"], ["db"])
@@ -97,7 +97,7 @@ def test_our_drifted_policy_is_patched():
 
 def test_namespace_created_meanwhile_is_treated_as_existing():
     api = cluster(race_namespace={"metadata": {"name": "wf", "labels": {"team": "a"}}})
-    report = workflow_namespace.ensure(api, PARAMS, False)
+    report = wn.ensure(api, PARAMS, False)
     assert report.updated == ["Namespace/wf"]
     assert "app.kubernetes.io/managed-by" not in api.objects[NS + "/wf"]["metadata"]["labels"]
     assert api.writes()[0] == ("POST", NS, False)  # refused: it exists by then
@@ -105,10 +105,10 @@ def test_namespace_created_meanwhile_is_treated_as_existing():
 
 def test_missing_namespace_without_create_and_terminating_namespace_fail():
     with pytest.raises(ValueError, match="the namespace does not exist and create is false"):
-        workflow_namespace.ensure(cluster(), dict(PARAMS, create=False), False)
+        wn.ensure(cluster(), dict(PARAMS, create=False), False)
     deleting = cluster({NS + "/wf": {"metadata": {"name": "wf", "deletionTimestamp": "2024-01-01T00:00:00Z"}}})
     with pytest.raises(ValueError, match="being deleted"):
-        workflow_namespace.ensure(deleting, PARAMS, False)
+        wn.ensure(deleting, PARAMS, False)
     assert deleting.writes() == []
 
 
@@ -154,7 +154,7 @@ def source_secret(password="cA=="):
 
 def present(api, check_mode=False):
     params = dict(PARAMS, labels={**wn.OWNERSHIP_LABELS, "app.kubernetes.io/component": "serverless-logic"})
-    return workflow_namespace.ensure(api, params, check_mode, {"name": "wf", "persistence": True}, PG)
+    return wn.ensure(api, params, check_mode, {"name": "wf", "persistence": True}, PG)
 
 
 def test_the_copy_is_made_follows_its_source_and_is_not_shown():
@@ -192,26 +192,26 @@ def test_absent_takes_back_only_what_was_added():
     present(api)
     assert api.objects[NS + "/wf"]["metadata"]["labels"][wn.WORKFLOW_LABEL] == ""
     params = dict(PARAMS, state="absent", wait_timeout=5, wait_sleep=0)
-    report = workflow_namespace.remove(api, params, True)  # check mode: dry runs only
+    report = wn.remove(api, params, True)  # check mode: dry runs only
     assert sorted(report.removed) == ["NetworkPolicy wf/allow-intra-namespace",
                                       "NetworkPolicy wf/allow-rhdh-to-sonataflow-and-workflows", "Secret wf/db"]
     assert all(dry for _m, _p, dry in api.writes()[-4:]) and COPY in api.objects
-    report = workflow_namespace.remove(api, params, False)
+    report = wn.remove(api, params, False)
     assert report.updated == ["Namespace/wf"] and not report.namespace_created
     assert COPY not in api.objects
     assert sorted(p for p in api.objects if "/wf/" in p) == [
         "/api/v1/namespaces/wf/secrets/theirs", "/apis/networking.k8s.io/v1/namespaces/wf/networkpolicies/theirs"]
     assert api.objects[NS + "/wf"]["metadata"]["labels"] == {"team": "a"}
     assert not (api.objects[NS + "/wf"]["metadata"].get("annotations") or {})
-    assert not workflow_namespace.remove(api, params, False).changed
+    assert not wn.remove(api, params, False).changed
 
 
 def test_absent_names_a_namespace_the_module_created():
     api = cluster()
-    workflow_namespace.ensure(api, PARAMS, False)
-    report = workflow_namespace.remove(api, dict(PARAMS, state="absent", wait_timeout=5, wait_sleep=0), False)
+    wn.ensure(api, PARAMS, False)
+    report = wn.remove(api, dict(PARAMS, state="absent", wait_timeout=5, wait_sleep=0), False)
     assert report.namespace_created and report.updated == [] and NS + "/wf" in api.objects
-    assert workflow_namespace.remove(cluster(), dict(PARAMS, state="absent", wait_timeout=5, wait_sleep=0),
+    assert wn.remove(cluster(), dict(PARAMS, state="absent", wait_timeout=5, wait_sleep=0),
                                      False).removed == []
 
 
