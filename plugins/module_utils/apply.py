@@ -512,16 +512,17 @@ def summary(results):
     }
 
 
-# The options of the apply module, besides kubernetes.core's connection options.
-OPTIONS = dict(
-    definition=dict(type="raw", required=True),
-    labels=dict(type="dict", default={}),
-    component=dict(type="str", default=""),
-    create_namespaces=dict(type="bool", default=True),
-    wait=dict(type="bool", default=False),
-    wait_timeout=dict(type="int", default=600),
-    wait_sleep=dict(type="float", default=2),
-)
+def options():
+    """The options of the apply module, besides kubernetes.core's connection options."""
+    return dict(
+        definition=dict(type="raw", required=True),
+        labels=dict(type="dict", default={}),
+        component=dict(type="str", default=""),
+        create_namespaces=dict(type="bool", default=True),
+        wait=dict(type="bool", default=False),
+        wait_timeout=dict(type="int", default=600),
+        wait_sleep=dict(type="float", default=2),
+    )
 
 
 def run_module(module):

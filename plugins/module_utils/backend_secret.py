@@ -329,7 +329,7 @@ def check(params):
     token_secret, argocd = params["cluster_token_secret"], params["argocd"]
     # What this run would write, with stand-ins for the values read from the cluster.
     planned = wanted_values(params, "url", "token" if token_secret["name"] else "",
-                               ("url", "password") if argocd["enabled"] else None)
+                            ("url", "password") if argocd["enabled"] else None)
     errors += removal_errors(params["remove_keys"], planned)
     for field in ("name", "namespace"):
         if not params[field]:
@@ -352,7 +352,7 @@ def ensure_secret(module, api, params, check_mode):
     token = ""
     if token_secret["name"]:
         token = read_token(api, token_secret["namespace"], token_secret["name"], params["wait_timeout"],
-                              check_mode, interval=params["wait_sleep"])
+                           check_mode, interval=params["wait_sleep"])
     argocd = None
     if params["argocd"]["enabled"]:
         conf = params["argocd"]
@@ -367,7 +367,7 @@ def ensure_secret(module, api, params, check_mode):
 
     def decide_step(existing):
         step = decide(existing, values, names, params["labels"], params["adopt"], params["backend_secret_bytes"],
-                         remove=params["remove_keys"])
+                      remove=params["remove_keys"])
         data = step["data"]
         inner.no_log_values.update(data[names[k]] for k in SECRET_KEYS if len(data.get(names[k]) or "") >= 8)
         return step

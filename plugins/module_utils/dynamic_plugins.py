@@ -236,7 +236,6 @@ def patch(existing, key, before, after, managed):
 ATTEMPTS = 3
 
 
-
 def options():
     """The options of the dynamic_plugins module, besides kubernetes.core's connection options."""
     return dict(

@@ -233,20 +233,21 @@ def ensure(api, name, namespace, decide, check_mode):
 HIDDEN_ARG = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 
 
-# The options of the generated_secret module, besides kubernetes.core's connection options.
-GENERATED_OPTIONS = dict(
-    name=dict(type="str", required=True),
-    namespace=dict(type="str", required=True),
-    labels=dict(type="dict", default={}),
-    annotations=dict(type="dict", default={}),
-    type=dict(type="str", default="Opaque"),
-    data=dict(type="dict", default={}, no_log=True),
-    generate=dict(
-        type="list", elements="dict", default=[], no_log=False,
-        options=dict(key=dict(type="str", required=True, no_log=False),
-                     length=dict(type="int", default=DEFAULT_LENGTH)),
-    ),
-)
+def generated_options():
+    """The options of the generated_secret module, besides kubernetes.core's connection options."""
+    return dict(
+        name=dict(type="str", required=True),
+        namespace=dict(type="str", required=True),
+        labels=dict(type="dict", default={}),
+        annotations=dict(type="dict", default={}),
+        type=dict(type="str", default="Opaque"),
+        data=dict(type="dict", default={}, no_log=True),
+        generate=dict(
+            type="list", elements="dict", default=[], no_log=False,
+            options=dict(key=dict(type="str", required=True, no_log=False),
+                         length=dict(type="int", default=DEFAULT_LENGTH)),
+        ),
+    )
 
 
 def ensure_generated(api, params, check_mode, token_fn=token):

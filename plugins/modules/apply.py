@@ -159,7 +159,7 @@ from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
 
 
 def argument_spec():
-    return k8s.auth_argument_spec(**ap.OPTIONS)
+    return k8s.auth_argument_spec(**ap.options())
 
 
 def main():

@@ -160,7 +160,7 @@ from ansible_collections.parodos.orchestrator.plugins.module_utils import secret
 
 def argument_spec():
     """Auth options of kubernetes.core plus the Secret settings."""
-    return k8s.auth_argument_spec(**sec.GENERATED_OPTIONS)
+    return k8s.auth_argument_spec(**sec.generated_options())
 
 
 def main():

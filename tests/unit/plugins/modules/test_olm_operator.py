@@ -284,7 +284,7 @@ def test_failed_csv_fails_at_once():
     api = fake_cluster(tick=olm_sim(approval_needed=False, succeed=False))
     inst = installer(api, wait=True, approval="Manual", starting_csv=V134, wait_timeout=600)
     with pytest.raises(olm_install.Failure, match="Logic operator failed to install: .*phase Failed, reason "
-                                                   "InstallComponentFailed") as exc:
+                                                  "InstallComponentFailed") as exc:
         inst.run()
     # a couple of polls, not 600 of them
     assert api.paths().count(SUB_PATH) <= 3
@@ -403,7 +403,7 @@ def test_several_operators_are_waited_for_together():
     clock = Clock()
     api = fake_cluster({OTHER_PM: other_manifest()}, tick=olm_sim(approval_needed=False))
     settings = olm_install.operators_of(dict(params(wait=True, approval="Manual", starting_csv=V134),
-                                              operators=[{}, dict(OTHER, approval="Automatic", starting_csv="")]))
+                                             operators=[{}, dict(OTHER, approval="Automatic", starting_csv="")]))
     installers = [olm_install.Installer(api, one, False, sleep=clock.sleep, clock=clock) for one in settings]
     with pytest.raises(olm_install.Failure, match="Serverless operator is not ready after 600s"):
         olm_install.install_all(installers)  # the tiny OLM only installs the Logic operator

@@ -212,7 +212,7 @@ def test_absent_names_a_namespace_the_module_created():
     report = wn.remove(api, dict(PARAMS, state="absent", wait_timeout=5, wait_sleep=0), False)
     assert report.namespace_created and report.updated == [] and NS + "/wf" in api.objects
     assert wn.remove(cluster(), dict(PARAMS, state="absent", wait_timeout=5, wait_sleep=0),
-                                     False).removed == []
+                     False).removed == []
 
 
 def test_main_several_namespaces_and_their_persistence(run_module):
