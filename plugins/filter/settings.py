@@ -31,6 +31,9 @@ import yaml
 from ansible_collections.parodos.orchestrator.plugins.module_utils import workflow_namespace as _workflow_namespace
 from ansible_collections.parodos.orchestrator.plugins.module_utils.values import kind_of
 
+# libyaml's loader when PyYAML has it: the role files are read by every task that checks settings.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 # --------------------------------------------------------------------------- names
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -545,7 +548,7 @@ ROLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path
 def _yaml_keys(path):
     try:
         with open(path) as handle:
-            data = yaml.safe_load(handle)
+            data = yaml.load(handle, Loader=_LOADER)
     except (OSError, yaml.YAMLError):
         return set()
     return set(data) if isinstance(data, dict) else set()
@@ -562,7 +565,7 @@ def collection_settings(roles_dir=ROLES_DIR):
         roles.append(role)
         try:
             with open(os.path.join(path, "meta", "argument_specs.yml")) as handle:
-                specs = (yaml.safe_load(handle) or {}).get("argument_specs") or {}
+                specs = (yaml.load(handle, Loader=_LOADER) or {}).get("argument_specs") or {}
         except (OSError, yaml.YAMLError, AttributeError):
             specs = {}
         for entry in specs.values():

@@ -550,7 +550,8 @@ def run_module(module):
         return _finish(module, applier, invocation, "%s%s (HTTP %s)" % (prefix, exc, exc.status))
     except ValueError as exc:
         return _finish(module, applier, invocation, prefix + str(exc))
-    if not params["wait"] or module.check_mode:
+    pending = [record for record in applier.results if record.get("ready") is False]
+    if not params["wait"] or module.check_mode or not pending:
         return _finish(module, applier, invocation)
     # A step of converge waits after its other steps (converge.Step.defer); a module waits now.
     later = getattr(module, "defer", None)

@@ -9,9 +9,9 @@ mode and diff mode, in the same process. Every step's options are checked
 against its module's argument spec before the first step runs. Steps run in
 order; a wait that a step asks for (apply's ``wait``, wait_ready) runs after
 every other step, in the order of the steps, so that everything is written
-before anything is waited for. A step whose ``unless_settled`` steps all
-reported ``changed=False`` and ``ready=True`` is skipped. The first step that
-fails ends the run.
+before anything is waited for. A step with ``skip``, or whose
+``unless_settled`` steps all reported ``changed=False`` and ``ready=True``, is
+skipped. The first step that fails ends the run.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -136,7 +136,7 @@ def prepare(steps, connection, check_mode, diff, no_log_values):
             errors.append("%s: %s" % (where, "; ".join(checked.error_messages)))
             continue
         runnable.append(dict(id=name, module=module, params=checked.validated_parameters, run=run_module,
-                             options=shown(options) if shown else options,
+                             options=shown(options) if shown else options, skip=bool(entry.get("skip")),
                              unless_settled=list(entry.get("unless_settled") or [])))
     return runnable, errors
 
@@ -165,7 +165,8 @@ def run(runnable, check_mode, diff, no_log_values, warn):
         return message
 
     for entry in runnable:
-        if entry["unless_settled"] and all(settled(results.get(other)) for other in entry["unless_settled"]):
+        if entry["skip"] or (entry["unless_settled"]
+                             and all(settled(results.get(other)) for other in entry["unless_settled"])):
             results[entry["id"]] = {"changed": False, "skipped": True}
             continue
         step = Step(entry["params"], check_mode, diff, no_log_values)
@@ -203,6 +204,7 @@ def options():
             module=dict(type="str", required=True, choices=sorted(MODULES)),
             options=dict(type="dict", default={}),
             unless_settled=dict(type="list", elements="str", default=[]),
+            skip=dict(type="bool", default=False),
         )),
     )
 
@@ -218,7 +220,7 @@ def run_module(module):
     connection = dict((key, module.params.get(key)) for key in k8s.auth_argument_spec() if key != "steps")
     runnable, errors = prepare(module.params["steps"], connection, module.check_mode, module._diff,
                                inner.no_log_values)
-    shown = [dict(id=entry["id"], module=entry["module"], options=entry["options"],
+    shown = [dict(id=entry["id"], module=entry["module"], options=entry["options"], skip=entry["skip"],
                   unless_settled=entry["unless_settled"]) for entry in runnable]
     invocation = {"module_args": dict(connection, steps=shown)}
     if errors:

@@ -24,7 +24,7 @@ description:
     that everything is written before anything is waited for.
     M(parodos.orchestrator.olm_operator) with its C(wait) option waits in its place, so that what the operator
     serves can be applied by the next steps.
-  - A step with O(steps[].unless_settled) is skipped when every step it names reported C(changed=false) and
+  - A step with O(steps[].skip) is skipped. A step with O(steps[].unless_settled) is skipped when every step it names reported C(changed=false) and
     C(ready) not false.
   - The first step that fails fails the task with that step's message; the steps after it do not run.
   - Values of the options that a module keeps out of its output (C(no_log)), and values read from the cluster
@@ -73,6 +73,10 @@ options:
         type: list
         elements: str
         default: []
+      skip:
+        description: Skip the step (its options are still checked); it is reported as skipped.
+        type: bool
+        default: false
 """
 
 EXAMPLES = r"""
