@@ -537,7 +537,7 @@ PUBLISHED = frozenset({
     "orchestrator_cluster_domain", "orchestrator_cluster_api_url", "orchestrator_openshift_version",
     "orchestrator_kubernetes_version", "orchestrator_postgresql", "orchestrator_data_index_url",
     "orchestrator_rhdh_url", "orchestrator_operator_packages", "orchestrator_operators",
-    "orchestrator_subscriptions", "orchestrator_workflow_namespaces", "orchestrator_kubeconfig",
+    "orchestrator_prepared", "orchestrator_installed", "orchestrator_workflow_namespaces", "orchestrator_kubeconfig",
     "orchestrator_kube_context", "orchestrator_api_host", "orchestrator_api_key", "orchestrator_validate_certs",
     "orchestrator_gitops_installs_operators",
 })

@@ -553,11 +553,7 @@ def run_module(module):
     pending = [record for record in applier.results if record.get("ready") is False]
     if not params["wait"] or module.check_mode or not pending:
         return _finish(module, applier, invocation)
-    # A step of converge waits after its other steps (converge.Step.defer); a module waits now.
-    later = getattr(module, "defer", None)
-    if later is not None:
-        return later(lambda: _wait_and_finish(module, applier, invocation))
-    return _wait_and_finish(module, applier, invocation)
+    return waiter.now_or_later(module, lambda: _wait_and_finish(module, applier, invocation))
 
 
 def _wait_and_finish(module, applier, invocation):

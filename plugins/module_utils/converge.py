@@ -27,6 +27,7 @@ from ansible_collections.parodos.orchestrator.plugins.module_utils import (
     k8s,
     namespace_labels as nl,
     olm_install,
+    preflight as pf,
     secrets as sec,
     waiting,
     workflow_namespace as wn,
@@ -38,16 +39,29 @@ def _shown_apply(options):
     return dict(options, definition=ap.REDACTED if why else ap.redacted_definition(definition))
 
 
-# module name -> (its options, what it does, how its options are shown in the result)
+def _listed_refs(result):
+    return result.get("created") or [], result.get("updated") or []
+
+
+def _configmap_refs(result):
+    ref = "ConfigMap/%(namespace)s/%(name)s" % result["configmap"]
+    if result.get("created"):
+        return [ref], []
+    return [], [ref] if result.get("changed") else []
+
+
+# module name -> (its options, what it does, how its options are shown in the result,
+#                 the objects its result says it created and updated)
 MODULES = {
-    "apply": (ap.options, ap.run_module, _shown_apply),
-    "backend_secret": (bs.options, bs.run_module, None),
-    "dynamic_plugins": (dp.options, dp.run_module, None),
-    "generated_secret": (sec.generated_options, sec.run_module, None),
-    "namespace_labels": (nl.options, nl.run_module, None),
-    "olm_operator": (olm_install.options, olm_install.run_module, None),
-    "wait_ready": (waiting.options, waiting.run_module, None),
-    "workflow_namespace": (wn.options, wn.run_module, None),
+    "apply": (ap.options, ap.run_module, _shown_apply, _listed_refs),
+    "backend_secret": (bs.options, bs.run_module, None, None),
+    "dynamic_plugins": (dp.options, dp.run_module, None, _configmap_refs),
+    "generated_secret": (sec.generated_options, sec.run_module, None, None),
+    "namespace_labels": (nl.options, nl.run_module, None, None),
+    "olm_operator": (olm_install.options, olm_install.run_module, None, _listed_refs),
+    "preflight": (pf.options, pf.run_module, None, None),
+    "wait_ready": (waiting.options, waiting.run_module, None, None),
+    "workflow_namespace": (wn.options, wn.run_module, None, _listed_refs),
 }
 
 
@@ -129,7 +143,7 @@ def prepare(steps, connection, check_mode, diff, no_log_values):
         if given:
             errors.append("%s: %s are the task's connection options, not a step's" % (where, ", ".join(given)))
             continue
-        spec_of, run_module, shown = MODULES[module]
+        spec_of, run_module, shown, dummy = MODULES[module]
         checked = ArgumentSpecValidator(k8s.auth_argument_spec(**spec_of())).validate(dict(options, **connection))
         no_log_values.update(checked._no_log_values)
         if checked.error_messages:
@@ -155,7 +169,7 @@ def run(runnable, check_mode, diff, no_log_values, warn):
 
     def ended(entry, step, message, result):
         for warning in step.warnings:
-            warn("%s: %s" % (entry["id"], warning))
+            warn(warning)
         result = dict(result or {})
         result.pop("invocation", None)
         results[entry["id"]] = result
@@ -209,9 +223,16 @@ def options():
     )
 
 
-def _listed(results, key):
-    return [name for result in results.values() if isinstance((result or {}).get(key), list)
-            for name in result[key] if isinstance(name, str)]
+def touched(runnable, results):
+    """(created, updated): the objects the steps' results say they created and updated."""
+    created, updated = [], []
+    for entry in runnable:
+        result, refs = results.get(entry["id"]), MODULES[entry["module"]][3]
+        if result and refs and not result.get("skipped"):
+            more, changed = refs(result)
+            created += [ref for ref in more if isinstance(ref, str)]
+            updated += [ref for ref in changed if isinstance(ref, str)]
+    return created, updated
 
 
 def run_module(module):
@@ -231,8 +252,9 @@ def run_module(module):
     for result in results.values():
         if result:
             result.pop("diff", None)
+    created, updated = touched(runnable, results)
     out = dict(changed=any((r or {}).get("changed") for r in results.values()), steps=results,
-               created=_listed(results, "created"), updated=_listed(results, "updated"), invocation=invocation)
+               created=created, updated=updated, invocation=invocation)
     if module._diff:
         out["diff"] = found_diffs
     if message:

@@ -14,7 +14,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.parodos.orchestrator.plugins.module_utils import olm, olm_install
+from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s, olm, olm_install
 from ansible_collections.parodos.orchestrator.plugins.module_utils.k8s import (
     ApiError,
     api_path,
@@ -703,3 +703,72 @@ def _gather_catalog(api, settings, obs, errs):
             "channels": sorted(c["name"] for c in status.get("channels") or []),
             "default_channel": status.get("defaultChannel"),
         }
+
+
+# ------------------------------------------------------------------ the preflight module
+
+# The first look at a cluster: how long a request is asked again while the
+# server does not answer or answers with a transient failure, so that a wrong
+# address is reported in seconds while a server restarting is waited for.
+PREFLIGHT_RETRY_TIMEOUT = 15
+
+
+def options():
+    """The options of the preflight module, besides kubernetes.core's connection options."""
+    return dict(
+        write_access=dict(
+            type="list", elements="dict",
+            default=[dict(verb="create", resource="namespaces", group=""),
+                     dict(verb="create", resource="customresourcedefinitions",
+                          group="apiextensions.k8s.io")],
+            options=dict(verb=dict(type="str", default="create"),
+                         resource=dict(type="str", required=True),
+                         group=dict(type="str", default="")),
+        ),
+        openshift_min_version=dict(type="str", default="4.13"),
+        openshift_max_version=dict(type="str", default=""),
+        require_default_storage_class=dict(type="bool", default=True),
+        supported_architectures=dict(type="list", elements="str", default=["amd64"]),
+        catalog_source=dict(type="str", default="redhat-operators"),
+        catalog_source_namespace=dict(type="str", default="openshift-marketplace"),
+        packages=dict(
+            type="list", elements="dict", default=[],
+            options=dict(name=dict(type="str", required=True),
+                         channel=dict(type="str", default="")),
+        ),
+        gitops=dict(type="bool", default=False),
+        tekton=dict(type="bool", default=False),
+        argocd_namespace=dict(type="str", default="orchestrator-gitops"),
+        argocd_instance=dict(type="str", default=""),
+        fail_on_problems=dict(type="bool", default=False),
+    )
+
+
+def run_module(module):
+    """What the preflight module does, for ``module`` (an AnsibleModule, or a step of converge)."""
+    settings = normalize_settings(module.params)
+    errors = settings_errors(settings)
+    if errors:
+        module.fail_json(msg="Invalid options: " + "; ".join(errors))
+
+    api, failure = k8s.connect(module, timeout=PREFLIGHT_RETRY_TIMEOUT)
+    if api is None:
+        message, status, host = failure
+        obs = {"api_url": host, "error": message, "error_status": status}
+    else:
+        obs = gather(api, settings)
+    checks = evaluate(settings, obs)
+    found = problems(checks)
+    for warning in obs.get("read_errors") or []:
+        module.warn(warning)
+    result = dict(
+        changed=False,
+        cluster=cluster_facts(obs),
+        checks=checks,
+        problems=found,
+        report=report(checks) if found else "",
+        read_errors=obs.get("read_errors") or [],
+    )
+    if found and module.params["fail_on_problems"]:
+        module.fail_json(msg=result["report"], **result)
+    module.exit_json(**result)

@@ -76,3 +76,10 @@ def retry(call, deadline, transient):
             if advice is None or deadline.passed():
                 raise
             deadline.sleep(backoff(attempt, advice))
+
+
+def now_or_later(module, wait):
+    """Run ``wait`` now, or leave it to the caller when ``module`` is a step of converge (converge.Step.defer),
+    which waits after its other steps."""
+    later = getattr(module, "defer", None)
+    return later(wait) if later is not None else wait()

@@ -159,11 +159,7 @@ def run_module(module):
         for rec in records:
             rec["status"] = "not checked in check mode"
         module.exit_json(changed=False, ready=False, elapsed=0.0, resources=records)
-    # A step of converge waits after its other steps (converge.Step.defer); a module waits now.
-    later = getattr(module, "defer", None)
-    if later is not None:
-        return later(lambda: _wait(module, items, records))
-    return _wait(module, items, records)
+    return waiter.now_or_later(module, lambda: _wait(module, items, records))
 
 
 def _wait(module, items, records):

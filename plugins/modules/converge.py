@@ -61,7 +61,7 @@ options:
         type: str
         required: true
         choices: [apply, backend_secret, dynamic_plugins, generated_secret, namespace_labels, olm_operator,
-                  wait_ready, workflow_namespace]
+                  preflight, wait_ready, workflow_namespace]
       options:
         description:
           - The options of that module, as the module takes them, without the connection options (the task's are
@@ -124,12 +124,15 @@ steps:
       generated: []
       changed_keys: []
 created:
-  description: What the steps created (their C(created) lists).
+  description:
+    - The objects the steps created, as C(Kind/namespace/name) (the C(created) lists of M(parodos.orchestrator.apply),
+      M(parodos.orchestrator.olm_operator) and M(parodos.orchestrator.workflow_namespace), and the ConfigMap of
+      M(parodos.orchestrator.dynamic_plugins)); in check mode, what they would create.
   returned: always
   type: list
   elements: str
 updated:
-  description: What the steps updated (their C(updated) lists).
+  description: The objects the steps updated, from the same steps.
   returned: always
   type: list
   elements: str

@@ -147,6 +147,12 @@ options:
     description: Name of the ArgoCD instance; empty accepts any instance in the namespace.
     type: str
     default: ""
+  fail_on_problems:
+    description:
+      - Fail the task when a check fails, with the report (RV(report)) as its message; the result is the same.
+      - Without it the task succeeds and RV(problems) tells what failed.
+    type: bool
+    default: false
 seealso:
   - module: kubernetes.core.k8s_info
 """
@@ -255,72 +261,16 @@ read_errors:
   elements: str
 """
 
-from ansible_collections.parodos.orchestrator.plugins.module_utils import (
-    k8s,
-    preflight as pf,
-)
-
-# The first look at a cluster: how long a request is asked again while the
-# server does not answer or answers with a transient failure, so that a wrong
-# address is reported in seconds while a server restarting is waited for.
-PREFLIGHT_RETRY_TIMEOUT = 15
+from ansible_collections.parodos.orchestrator.plugins.module_utils import k8s
+from ansible_collections.parodos.orchestrator.plugins.module_utils import preflight as pf
 
 
 def argument_spec():
-    """Auth options of kubernetes.core plus the check settings."""
-    return k8s.auth_argument_spec(
-        write_access=dict(
-            type="list", elements="dict",
-            default=[dict(verb="create", resource="namespaces", group=""),
-                     dict(verb="create", resource="customresourcedefinitions",
-                          group="apiextensions.k8s.io")],
-            options=dict(verb=dict(type="str", default="create"),
-                         resource=dict(type="str", required=True),
-                         group=dict(type="str", default="")),
-        ),
-        openshift_min_version=dict(type="str", default="4.13"),
-        openshift_max_version=dict(type="str", default=""),
-        require_default_storage_class=dict(type="bool", default=True),
-        supported_architectures=dict(type="list", elements="str", default=["amd64"]),
-        catalog_source=dict(type="str", default="redhat-operators"),
-        catalog_source_namespace=dict(type="str", default="openshift-marketplace"),
-        packages=dict(
-            type="list", elements="dict", default=[],
-            options=dict(name=dict(type="str", required=True),
-                         channel=dict(type="str", default="")),
-        ),
-        gitops=dict(type="bool", default=False),
-        tekton=dict(type="bool", default=False),
-        argocd_namespace=dict(type="str", default="orchestrator-gitops"),
-        argocd_instance=dict(type="str", default=""),
-    )
+    return k8s.auth_argument_spec(**pf.options())
 
 
 def main():
-    module = k8s.new_module(argument_spec())
-    settings = pf.normalize_settings(module.params)
-    errors = pf.settings_errors(settings)
-    if errors:
-        module.fail_json(msg="Invalid options: " + "; ".join(errors))
-
-    api, failure = k8s.connect(module, timeout=PREFLIGHT_RETRY_TIMEOUT)
-    if api is None:
-        message, status, host = failure
-        obs = {"api_url": host, "error": message, "error_status": status}
-    else:
-        obs = pf.gather(api, settings)
-    checks = pf.evaluate(settings, obs)
-    problems = pf.problems(checks)
-    for warning in obs.get("read_errors") or []:
-        module.warn(warning)
-    module.exit_json(
-        changed=False,
-        cluster=pf.cluster_facts(obs),
-        checks=checks,
-        problems=problems,
-        report=pf.report(checks) if problems else "",
-        read_errors=obs.get("read_errors") or [],
-    )
+    pf.run_module(k8s.new_module(argument_spec()))
 
 
 if __name__ == "__main__":

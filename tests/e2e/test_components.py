@@ -159,8 +159,9 @@ def test_tags_run_the_phases_of_the_tagged_component_only(cluster):
     # The checks of every selected component and the preflight ran all the same.
     for task in ("parodos.orchestrator.rhdh : Validate the settings of the rhdh role",
                  "parodos.orchestrator.serverless : Validate the settings of the serverless role",
-                 "parodos.orchestrator.prerequisites : Read the cluster and run the checks"):
+                 "parodos.orchestrator.prerequisites : Report the prerequisite checks"):
         assert f"TASK [{task}]" in out, task
+    assert "prerequisite checks passed." in out
 
 
 def test_tags_keep_every_check(cluster):

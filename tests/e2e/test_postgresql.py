@@ -272,8 +272,11 @@ def test_database_job_that_does_not_finish_fails_within_its_timeout(cluster_fact
 def test_site_playbook_runs_prerequisites_then_postgresql(cluster, tmp_path):
     proc = run_playbook(cluster, REPO_ROOT / "playbooks" / "site.yml", timeout=180)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    preflight = proc.stdout.index("TASK [parodos.orchestrator.prerequisites : Read the cluster and run the checks]")
-    assert proc.stdout.index("TASK [parodos.orchestrator.postgresql : Run the reference PostgreSQL]") > preflight
+    calls = [(e.method, e.path) for e in cluster.requests.entries]
+    # the checks of the cluster read it first, then the Subscriptions are written, then PostgreSQL
+    checked = calls.index(("GET", "/apis/config.openshift.io/v1/clusterversions/version"))
+    subscribed = calls.index(("POST", "/apis/operators.coreos.com/v1alpha1/namespaces/openshift-serverless/subscriptions"))
+    assert checked < subscribed < calls.index(("POST", f"/apis/apps/v1/namespaces/{NS}/statefulsets"))
     assert cluster.store.get("apps/v1", "StatefulSet", NAME, NS)["status"]["readyReplicas"] == 1
 
 

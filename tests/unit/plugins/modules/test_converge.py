@@ -132,3 +132,13 @@ def test_check_mode_writes_nothing(run_module, monkeypatch):
     assert code == 0 and result["changed"] is True
     assert result["created"] == ["ConfigMap/demo/settings", "Deployment/demo/web"]
     assert CM_PATH not in api.objects and all(dry for _m, _p, dry in api.writes())
+
+
+def test_a_skipped_step_is_checked_but_sends_nothing(run_module, monkeypatch):
+    api = cluster(namespace())
+    skipped = dict(step("settings", "apply", definition=config_map(), labels=OURS), skip=True)
+    code, result = run_module(converge, {"steps": [skipped]}, real_api(api, monkeypatch))
+    assert code == 0 and result["steps"]["settings"] == {"changed": False, "skipped": True}
+    assert api.requests == []
+    code, result = run_module(converge, {"steps": [dict(step("settings", "apply", labels=OURS), skip=True)]})
+    assert code == 1 and "missing required arguments: definition" in result["msg"]
