@@ -590,15 +590,17 @@ def closest(name, known):
     return close[0] if close else None
 
 
-def unknown_settings(names, role, others=(), roles_dir=ROLES_DIR):
-    """Messages for the names of ``role`` (its prefix) and the shared ones (orchestrator_) that no role declares.
+def unknown_settings(names, role=None, others=(), roles_dir=ROLES_DIR):
+    """Messages for the names of ``role`` (its prefix; None: of every role) and the shared ones (orchestrator_)
+    that no role declares.
 
     ``others`` are names or shell-style patterns of variables that belong to something else.
     """
     roles, known = collection_settings(roles_dir)
     messages = []
     for name in sorted(set(str(n) for n in names)):
-        if name in known or owner(name, roles) not in (role, "orchestrator"):
+        found = owner(name, roles)
+        if name in known or found is None or role is not None and found not in (role, "orchestrator"):
             continue
         if any(fnmatch.fnmatchcase(name, str(pattern)) for pattern in others or ()):
             continue
