@@ -120,6 +120,9 @@ def test_the_component_table_names_existing_entry_points():
     for name in phases["validate"]:
         specs = load(ROLES_DIR / name / "meta" / "argument_specs.yml")["argument_specs"]
         assert specs["validate"] == specs["main"], name
+    # The prerequisites role checks its inputs where site.yml enters it.
+    specs = load(ROLES_DIR / "prerequisites" / "meta" / "argument_specs.yml")["argument_specs"]
+    assert specs["preflight"] == specs["main"]
 
 
 def test_the_common_spec_and_readme_name_every_component():

@@ -32,6 +32,16 @@ def test_check_mode_runs_the_checks(run_module):
     assert api.calls()[0] == ("GET", "/version")
 
 
+def test_fail_on_problems_fails_with_the_report(run_module):
+    api = preflight_api(allowed=False)
+    code, result = run_module(preflight, {"fail_on_problems": True}, api)
+    assert code == 1
+    assert result["msg"] == result["report"] and "Preflight found 1 problem(s)" in result["msg"]
+    assert [p["name"] for p in result["problems"]] == ["write_access"]
+    code, result = run_module(preflight, {"fail_on_problems": True}, preflight_api())
+    assert code == 0 and result["problems"] == []
+
+
 def test_defaults_check_namespaces_and_crds(run_module):
     api = preflight_api(allowed=False)
     code, result = run_module(preflight, {}, api)
