@@ -525,21 +525,29 @@ def options():
     )
 
 
+def shown_options(params):
+    """The options as given, for a result: no value of a Secret of the definition (redacted_definition)."""
+    return dict(params, definition=redacted_definition(params.get("definition")))
+
+
+def _prefix(params):
+    return params["component"] + ": " if params["component"] else ""
+
+
 def run_module(module):
     """What the apply module does, for ``module`` (an AnsibleModule, or a step of converge)."""
     params = module.params
     # the definition is read once (a string as YAML documents); the result shows the options as given, but no
     # value of a Secret
     definition, why = documents(params["definition"])
-    invocation = {"module_args": dict(params, definition=redacted_definition(definition) if not why
-                                      else REDACTED)}
+    invocation = {"module_args": shown_options(params if why else dict(params, definition=definition))}
     objects, errors = objects_of(definition) if not why else ([], [why])
     errors += k8s.timing_errors(params["wait_timeout"], params["wait_sleep"])
     mark = (params["labels"] or {}).get(k8s.MANAGED_BY, MARK[k8s.MANAGED_BY])
     if mark != MARK[k8s.MANAGED_BY]:
         errors.append("labels: %s must be %s (the collection's mark), got %r"
                       % (k8s.MANAGED_BY, MARK[k8s.MANAGED_BY], mark))
-    prefix = params["component"] + ": " if params["component"] else ""
+    prefix = _prefix(params)
     if errors:
         module.fail_json(msg=prefix + "Invalid options: " + "; ".join(errors), changed=False, invocation=invocation)
     api = k8s.connect_or_fail(module, changed=False, invocation=invocation)
@@ -558,7 +566,7 @@ def run_module(module):
 
 def _wait_and_finish(module, applier, invocation):
     params = module.params
-    prefix = params["component"] + ": " if params["component"] else ""
+    prefix = _prefix(params)
     api = applier.api
     wait_deadline = waiter.Deadline(params["wait_timeout"], api.deadline.clock, api.deadline.pause)
     # the reads of the wait are retried as long as the wait lasts

@@ -34,11 +34,6 @@ from ansible_collections.parodos.orchestrator.plugins.module_utils import (
 )
 
 
-def _shown_apply(options):
-    definition, why = ap.documents(options.get("definition"))
-    return dict(options, definition=ap.REDACTED if why else ap.redacted_definition(definition))
-
-
 def _listed_refs(result):
     return result.get("created") or [], result.get("updated") or []
 
@@ -53,7 +48,7 @@ def _configmap_refs(result):
 # module name -> (its options, what it does, how its options are shown in the result,
 #                 the objects its result says it created and updated)
 MODULES = {
-    "apply": (ap.options, ap.run_module, _shown_apply, _listed_refs),
+    "apply": (ap.options, ap.run_module, ap.shown_options, _listed_refs),
     "backend_secret": (bs.options, bs.run_module, None, None),
     "dynamic_plugins": (dp.options, dp.run_module, None, _configmap_refs),
     "generated_secret": (sec.generated_options, sec.run_module, None, None),
@@ -118,7 +113,7 @@ def _ended(call):
     return None, None
 
 
-def prepare(steps, connection, check_mode, diff, no_log_values):
+def prepare(steps, connection, no_log_values):
     """(runnable steps, errors): every step's options checked against its module's argument spec.
 
     ``connection`` holds the task's connection options, given to every step;
@@ -230,17 +225,16 @@ def touched(runnable, results):
         result, refs = results.get(entry["id"]), MODULES[entry["module"]][3]
         if result and refs and not result.get("skipped"):
             more, changed = refs(result)
-            created += [ref for ref in more if isinstance(ref, str)]
-            updated += [ref for ref in changed if isinstance(ref, str)]
+            created += more
+            updated += changed
     return created, updated
 
 
 def run_module(module):
     """What the converge module does, for ``module`` (an AnsibleModule)."""
     inner = getattr(module, "_module", module)
-    connection = dict((key, module.params.get(key)) for key in k8s.auth_argument_spec() if key != "steps")
-    runnable, errors = prepare(module.params["steps"], connection, module.check_mode, module._diff,
-                               inner.no_log_values)
+    connection = dict((key, module.params.get(key)) for key in k8s.auth_argument_spec())
+    runnable, errors = prepare(module.params["steps"], connection, inner.no_log_values)
     shown = [dict(id=entry["id"], module=entry["module"], options=entry["options"], skip=entry["skip"],
                   unless_settled=entry["unless_settled"]) for entry in runnable]
     invocation = {"module_args": dict(connection, steps=shown)}
