@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import importlib
 import os
@@ -45,6 +46,20 @@ def _minimal_seed(store: Store) -> None:
         store.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}, manager="seed")
 
 
+def _readonly_rbac(store) -> None:
+    """The readonly user may get, list and watch everything, and write nothing."""
+    store.create({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                  "metadata": {"name": "orchestrator-test-readonly"},
+                  "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch"]},
+                            {"nonResourceURLs": ["*"], "verbs": ["get"]}]}, manager="cluster-bootstrap")
+    store.create({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                  "metadata": {"name": "orchestrator-test-readonly"},
+                  "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                              "name": "orchestrator-test-readonly"},
+                  "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "readonly"}]},
+                 manager="cluster-bootstrap")
+
+
 class LocalCluster:
     """A stand-in OpenShift/Kubernetes API server with simulated controllers."""
 
@@ -55,12 +70,20 @@ class LocalCluster:
         self.url = ""
         self.manager = None
         self._server: ApiServer | None = None
+        self._proxy = None
+        self.controlplane = None
         self._tmpdir: tempfile.TemporaryDirectory | None = None
         self.kubeconfig: Path | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> "LocalCluster":
+        if self.config.api == "real":
+            try:
+                return self._start_real()
+            except BaseException:
+                self.stop()
+                raise
         self.store = Store(self.config)
         try:
             profile = importlib.import_module(f"{__package__}.profile")
@@ -82,12 +105,46 @@ class LocalCluster:
         self.manager.start()
         return self
 
+    def _start_real(self) -> "LocalCluster":
+        """The real control plane, seeded through its API, with the fault proxy in front for clients."""
+        from .controlplane import ControlPlane
+        from .controllers import ControllerManager
+        from .profile import seed
+        from .proxy import FaultProxy
+        from .remote import RemoteStore
+
+        cfg = self.config
+        tokens = {cfg.token: ("admin", ("system:masters",))}
+        if cfg.readonly_token:
+            tokens[cfg.readonly_token] = ("readonly", ())
+        self.controlplane = ControlPlane(tokens, host=cfg.host).start()
+        pki = self.controlplane.pki
+        self.store = RemoteStore(self.controlplane.url, cfg.token, str(pki.ca_cert))
+        if cfg.readonly_token:
+            _readonly_rbac(self.store)
+        seed(self.store, cfg)
+        self.manager = ControllerManager(self.store, cfg)
+        self._proxy = FaultProxy(self.controlplane.url, upstream_ca=str(pki.ca_cert), certfile=str(pki.serving_cert),
+                                 keyfile=str(pki.serving_key), faults=cfg.faults, log=self.requests,
+                                 host=cfg.host, port=cfg.port).start()
+        self.url = self._proxy.url
+        self.manager.start()
+        return self
+
     def stop(self) -> None:
         if self.manager is not None:
             self.manager.stop()
+            self.manager = None
         if self._server is not None:
             self._server.stop()
             self._server = None
+        if self._proxy is not None:
+            self._proxy.stop()
+            self._proxy = None
+        if self.controlplane is not None:
+            self.store.close()
+            self.controlplane.stop()
+            self.controlplane = None
         if self._tmpdir is not None:
             self._tmpdir.cleanup()
             self._tmpdir = None
@@ -102,6 +159,8 @@ class LocalCluster:
 
     @property
     def port(self) -> int:
+        if self._proxy is not None:
+            return self._proxy.port
         return self._server.port if self._server else 0
 
     def set_faults(self, faults: Faults | None = None, **fields) -> None:
@@ -112,6 +171,8 @@ class LocalCluster:
         self.config.faults = faults
         if self._server is not None:
             self._server.set_faults(faults)
+        if self._proxy is not None:
+            self._proxy.set_faults(faults)
 
     def run_controllers(self, passes: int = 1) -> None:
         """Run the controllers synchronously (on top of their background thread)."""
@@ -124,7 +185,10 @@ class LocalCluster:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         cluster = {"server": self.url}
-        if tls:
+        if self.controlplane is not None:
+            cluster = {"server": self.url,
+                       "certificate-authority-data": base64.b64encode(self.controlplane.pki.ca_pem()).decode()}
+        elif tls:
             cluster = {"server": self._server.start_tls(), "insecure-skip-tls-verify": True}
         doc = {
             "apiVersion": "v1", "kind": "Config", "preferences": {},
@@ -135,7 +199,7 @@ class LocalCluster:
             "current-context": "test",
         }
         path.write_text(yaml.safe_dump(doc, sort_keys=False))
-        if self.kubeconfig is None and not tls:
+        if self.kubeconfig is None and (not tls or self.controlplane is not None):
             self.kubeconfig = path
         return path
 

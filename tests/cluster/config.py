@@ -31,6 +31,17 @@ CONTROLLERS = (
 )
 
 
+# Environment variable choosing the API server: "real" (the control plane of controlplane.py) or
+# "python" (server.py).
+API_ENV = "ORCHESTRATOR_TEST_API"
+APIS = ("real", "python")
+
+
+def default_api() -> str:
+    """$ORCHESTRATOR_TEST_API, else "python"."""
+    return os.environ.get(API_ENV) or "python"
+
+
 def default_crds_dir() -> Path | None:
     """Folder of upstream CRDs: $ORCHESTRATOR_TEST_CRDS, else ../shared/crds."""
     env = os.environ.get(CRDS_ENV)
@@ -79,6 +90,8 @@ class Faults:
 class ClusterConfig:
     """Everything that shapes one test cluster."""
 
+    # Which API server: "real" (kube-apiserver, etcd and kube-controller-manager) or "python".
+    api: str = field(default_factory=default_api)
     host: str = "127.0.0.1"
     port: int = 0  # 0 = a free port
     token: str = "orchestrator-test-token"

@@ -5,12 +5,11 @@ from __future__ import annotations
 import base64
 import json
 import queue
-import random
 import select
 import socket
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,6 +18,7 @@ import yaml
 from . import errors
 from .config import ClusterConfig, Faults
 from .errors import ApiError
+from .faults import DROP, FaultDrawer, fault_error
 from .resources import RETURNS_DELETED_OBJECT, ResourceType
 from .store import Store, kubernetes_version, now_rfc3339, split_api_version
 
@@ -112,8 +112,7 @@ class ApiServer:
         self.store = store
         self.config = config
         self.log = log if log is not None else RequestLog()
-        self._faults_lock = threading.Lock()
-        self.set_faults(config.faults)
+        self._faults = FaultDrawer(config.faults)
         self.stopping = threading.Event()
         handler = type("Handler", (_Handler,), {"api": self})
         self.httpd = ThreadingHTTPServer((config.host, config.port), handler)
@@ -125,30 +124,15 @@ class ApiServer:
         self.kube_version = kubernetes_version(config)
 
     def set_faults(self, faults: Faults) -> None:
-        with self._faults_lock:
-            self.faults = replace(faults)
-            self._rand = random.Random(faults.seed)
+        self._faults.set(faults)
+
+    @property
+    def faults(self) -> Faults:
+        return self._faults.faults
 
     def draw_fault(self, method: str) -> str | int | None:
         """None, "drop" or an HTTP error code, per the fault settings."""
-        with self._faults_lock:
-            f = self.faults
-            if f.methods and method not in f.methods:
-                return None
-            if f.latency:
-                delay = f.latency
-            else:
-                delay = 0
-            fault = None
-            if f.drop_rate or f.error_rate:
-                r = self._rand.random()
-                if r < f.drop_rate:
-                    fault = "drop"
-                elif r < f.drop_rate + f.error_rate and f.error_codes:
-                    fault = self._rand.choice(list(f.error_codes))
-        if delay:
-            time.sleep(delay)
-        return fault
+        return self._faults.draw(method)
 
     def start_tls(self) -> str:
         """A second listener with a self-signed certificate (clients such as kubectl send tokens only over
@@ -278,11 +262,11 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self._read_body()
             fault = self.api.draw_fault(method)
-            if fault == "drop":
+            if fault == DROP:
                 self._record(0)
                 raise _Drop()
             if fault:
-                raise _fault_error(int(fault))
+                raise fault_error(int(fault))
             self.user = self._authenticate()
             self._dispatch(method, body)
         except _Drop:
@@ -852,19 +836,6 @@ def _self_signed_cert() -> tuple[str, str]:
                                            serialization.NoEncryption()))
             _CERT = (cert_path, key_path)
         return _CERT
-
-
-def _fault_error(code: int) -> ApiError:
-    if code == 429:
-        return errors.too_many_requests(1)
-    if code == 503:
-        return errors.service_unavailable(retry_after=1)
-    if code == 500:
-        return errors.internal_error("injected fault")
-    if code == 504:
-        return ApiError(504, "Timeout", "Timeout: request did not complete within the allowed duration",
-                        {"retryAfterSeconds": 1})
-    return ApiError(code, "", f"injected fault {code}")
 
 
 def _age(timestamp: str | None, now: float) -> str:

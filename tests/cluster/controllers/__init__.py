@@ -14,17 +14,21 @@ log = logging.getLogger("tests.cluster.controllers")
 # Seconds after which the background loop runs a pass even when nothing changed.
 RESYNC = 2.0
 
-# (config name, module, class), in the order of one pass.
+# (config name, module, class, API servers it runs with), in the order of one pass. With the real
+# control plane, the controller manager does what the first three and WorkloadController do here, and
+# NodeController plays the scheduler, the kubelets and the storage provisioner.
+_BOTH, _PYTHON, _REAL = ("python", "real"), ("python",), ("real",)
 _REGISTRY = (
-    ("namespace", "namespace", "NamespaceController"),
-    ("garbage-collector", "gc", "GarbageCollector"),
-    ("serviceaccount", "serviceaccount", "ServiceAccountController"),
-    ("olm", "olm", "OLMController"),
-    ("knative", "operators", "KnativeController"),
-    ("sonataflow", "operators", "SonataFlowController"),
-    ("rhdh", "operators", "BackstageController"),
-    ("gitops", "gitops", "GitOpsController"),
-    ("workloads", "workloads", "WorkloadController"),
+    ("namespace", "namespace", "NamespaceController", _PYTHON),
+    ("garbage-collector", "gc", "GarbageCollector", _PYTHON),
+    ("serviceaccount", "serviceaccount", "ServiceAccountController", _PYTHON),
+    ("olm", "olm", "OLMController", _BOTH),
+    ("knative", "operators", "KnativeController", _BOTH),
+    ("sonataflow", "operators", "SonataFlowController", _BOTH),
+    ("rhdh", "operators", "BackstageController", _BOTH),
+    ("gitops", "gitops", "GitOpsController", _BOTH),
+    ("workloads", "workloads", "WorkloadController", _PYTHON),
+    ("workloads", "node", "NodeController", _REAL),
 )
 
 
@@ -46,8 +50,8 @@ class ControllerManager:
         self.store = store
         self.config = config
         self.controllers = []
-        for name, module, cls in _REGISTRY:
-            if not config.controller_enabled(name):
+        for name, module, cls, servers in _REGISTRY:
+            if config.api not in servers or not config.controller_enabled(name):
                 continue
             klass = _load(module, cls)
             if klass is not None:
@@ -124,3 +128,5 @@ class ControllerManager:
         if self._thread:
             self._thread.join(timeout=10)
             self._thread = None
+        for ctrl in self.controllers:
+            getattr(ctrl, "stop", lambda: None)()

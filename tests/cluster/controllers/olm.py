@@ -479,7 +479,7 @@ class OLMController(Controller):
         if phase == "Installing":
             deps = self._ensure_deployments(csv, pkg)
             for dep in deps:
-                if not deployment_available(dep):
+                if not deployment_available(dep) and self.config.api == "python":
                     self.write_status(dep, deployment_status(dep, "unavailable", ts), "kube-controller-manager")
             deps = self._ensure_deployments(csv, pkg)
             key = ("csv", meta["uid"], status.get("lastTransitionTime"))
@@ -494,7 +494,8 @@ class OLMController(Controller):
                 return
             if due:
                 for dep in deps:
-                    if not deployment_available(dep) and not self.never_ready("Deployment", dep["metadata"]["name"]):
+                    if (self.config.api == "python" and not deployment_available(dep)
+                            and not self.never_ready("Deployment", dep["metadata"]["name"])):
                         self.write_status(dep, deployment_status(dep, "ready", ts), "kube-controller-manager")
                 deps = self._ensure_deployments(csv, pkg)
             if due and all(deployment_available(d) for d in deps):
@@ -541,6 +542,11 @@ class OLMController(Controller):
         out = []
         for item in (((csv.get("spec") or {}).get("install") or {}).get("spec") or {}).get("deployments") or []:
             dep = self.store.try_get("apps/v1", "Deployment", item["name"], ns)
+            account = (((item.get("spec") or {}).get("template") or {}).get("spec") or {}).get("serviceAccountName")
+            if account and self.store.try_get("v1", "ServiceAccount", account, ns) is None:
+                self._create({"apiVersion": "v1", "kind": "ServiceAccount",
+                              "metadata": {"name": account, "namespace": ns, "labels": labels,
+                                           "ownerReferences": owners}}, OLM_MANAGER)
             if dep is None:
                 dep = self._create({"apiVersion": "apps/v1", "kind": "Deployment",
                                     "metadata": {"name": item["name"], "namespace": ns, "labels": labels,
