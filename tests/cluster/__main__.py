@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .config import CONTROLLERS, ClusterConfig, Delays, Faults
+from .config import APIS, CONTROLLERS, ClusterConfig, Delays, Faults, default_api
 from .cluster import LocalCluster
 
 
@@ -26,7 +26,7 @@ def build_config(args: argparse.Namespace) -> ClusterConfig:
     if unknown:
         raise SystemExit(f"--disable-controller: unknown {sorted(unknown)}; names: {', '.join(CONTROLLERS)}")
     values = dict(
-        port=args.port, profile=args.profile, olm=not args.no_olm,
+        api=args.api, port=args.port, profile=args.profile, olm=not args.no_olm,
         default_storage_class=not args.no_default_storage_class, gitops=args.gitops,
         node_architectures=tuple(a.strip() for a in args.arch.split(",") if a.strip()),
         controllers=frozenset(CONTROLLERS) - set(args.disable_controller), delays=delays,
@@ -44,6 +44,9 @@ def build_config(args: argparse.Namespace) -> ClusterConfig:
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m tests.cluster", description=__doc__)
     p.add_argument("--kubeconfig", required=True, help="where to write the kubeconfig")
+    p.add_argument("--api", choices=APIS, default=default_api(),
+                   help="real: kube-apiserver, etcd and kube-controller-manager (make controlplane); "
+                        "python: the in-process server (default: $ORCHESTRATOR_TEST_API, else python)")
     p.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     p.add_argument("--profile", choices=("openshift", "kubernetes"), default="openshift")
     p.add_argument("--openshift-version", default="")
