@@ -131,7 +131,7 @@ class ControlPlane:
             f"--secure-port={self.port}", f"--cert-dir={self.folder / 'certs'}",
             f"--tls-cert-file={pki.serving_cert}", f"--tls-private-key-file={pki.serving_key}",
             f"--client-ca-file={pki.ca_cert}", f"--token-auth-file={self._write_tokens()}",
-            "--authorization-mode=RBAC", f"--service-account-issuer=https://kubernetes.default.svc",
+            "--authorization-mode=RBAC", "--service-account-issuer=https://kubernetes.default.svc",
             f"--service-account-key-file={pki.sa_pub}", f"--service-account-signing-key-file={pki.sa_key}",
             f"--service-cluster-ip-range={SERVICE_CIDR}", "--endpoint-reconciler-type=none",
             "--allow-privileged=true", "--profiling=false", "--enable-priority-and-fairness=true",

@@ -74,12 +74,14 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._closing = False
         self._clients: dict[threading.Thread, socket.socket] = {}
-        self._upstreams: set[http.client.HTTPSConnection] = set()
+        # upstream connections, each with the socket its last request went out on (a response that ends
+        # with the connection takes the socket over from it)
+        self._upstreams: dict[http.client.HTTPSConnection, socket.socket | None] = {}
         handler = type("ProxyHandler", (_Handler,), {"proxy": self})
         self._httpd = _Server(self, (host, port), handler)
         self.host = host
         self.port: int = self._httpd.server_address[1]
-        self.url = f"https://{host}:{self.port}"
+        self.url = f"https://[{host}]:{self.port}" if ":" in host else f"https://{host}:{self.port}"
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -102,7 +104,7 @@ class FaultProxy:
             with self._lock:
                 self._closing = True
                 threads = [t for t in self._clients if t.is_alive()]
-                sockets = list(self._clients.values()) + [c.sock for c in self._upstreams]
+                sockets = [*self._clients.values(), *self._upstreams.values(), *(c.sock for c in self._upstreams)]
             if not threads or time.monotonic() > deadline:
                 break
             for sock in sockets:
@@ -148,13 +150,19 @@ class FaultProxy:
         with self._lock:
             if self._closing:
                 raise ConnectionError("the proxy is stopping")
-            self._upstreams.add(conn)
+            self._upstreams[conn] = None
         return conn
+
+    def _sent_on(self, conn: http.client.HTTPSConnection) -> socket.socket | None:
+        """Note (and return) the socket a request just went out on."""
+        with self._lock:
+            self._upstreams[conn] = conn.sock
+        return conn.sock
 
     def _drop_upstream(self, conn: http.client.HTTPSConnection) -> None:
         conn.close()
         with self._lock:
-            self._upstreams.discard(conn)
+            self._upstreams.pop(conn, None)
 
 
 class _Server(ThreadingHTTPServer):
@@ -216,6 +224,7 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self):
         super().setup()
         self.upstream: http.client.HTTPSConnection | None = None
+        self.upstream_sock: socket.socket | None = None
 
     def finish(self):
         try:
@@ -267,7 +276,10 @@ class _Handler(BaseHTTPRequestHandler):
         """The request body (de-chunked) and whether the request had one at all."""
         length = self.headers.get("Content-Length")
         if length is not None:
-            return self.rfile.read(int(length)), True
+            size = int(length)
+            if size < 0:
+                raise ValueError(f"Content-Length {length}")
+            return self.rfile.read(size), True
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
             data = b""
             while True:
@@ -336,6 +348,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if has_body or body:
                     conn.putheader("Content-Length", str(len(body)))
                 conn.endheaders(body or None)
+                self.upstream_sock = self.proxy._sent_on(conn)
                 return conn.getresponse()
             except (OSError, http.client.HTTPException) as exc:
                 conn.close()
@@ -389,7 +402,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _relay(self, resp: http.client.HTTPResponse, conn: http.client.HTTPSConnection, chunked: bool) -> None:
         done = threading.Event()
         gone = threading.Event()
-        monitor = threading.Thread(target=self._watch_client, args=(conn.sock, done, gone),
+        monitor = threading.Thread(target=self._watch_client, args=(self.upstream_sock, done, gone),
                                    name="fault-proxy-stream", daemon=True)
         monitor.start()
         try:

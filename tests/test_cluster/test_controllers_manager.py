@@ -132,6 +132,6 @@ def test_start_runs_passes_on_a_thread_and_stop_joins():
 
 def test_missing_controller_module_is_skipped(monkeypatch):
     monkeypatch.setattr(controllers_mod, "_REGISTRY", controllers_mod._REGISTRY + (
-        ("workloads", "does_not_exist", "Nothing"),))
+        ("workloads", "does_not_exist", "Nothing", ("python", "real")),))
     sim = Sim(controllers={"workloads"})
     assert [c.name for c in sim.manager.controllers] == ["workloads"]
