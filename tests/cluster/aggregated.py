@@ -9,17 +9,11 @@ callbacks over HTTPS; ``register(store)`` makes the API server proxy the group t
 from __future__ import annotations
 
 import json
-import shutil
-import ssl
-import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from .errors import ApiError
-from .pki import make_pki
+from .pki import HttpsServer
 from .resources import ResourceType
 from .store import labels_match, parse_label_selector
 
@@ -32,46 +26,24 @@ class AggregatedApi:
         self.rt = rt
         self.get = get
         self.list_ = list_
-        self._folder = Path(tempfile.mkdtemp(prefix="aggregated-"))
-        pki = make_pki(self._folder, hosts=("127.0.0.1", "localhost"))
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(pki.serving_cert, pki.serving_key)
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                code, body = api.answer(self.path)
-                data = json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="aggregated-api", daemon=True)
+        self._server = HttpsServer(self._answer_json, "aggregated-api")
 
     @property
     def port(self) -> int:
-        return self._server.server_address[1]
+        return self._server.port
 
     def start(self) -> "AggregatedApi":
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        shutil.rmtree(self._folder, ignore_errors=True)
+        self._server.stop()
 
     # ------------------------------------------------------------------ answers
+
+    def _answer_json(self, path: str) -> tuple[int, str, bytes]:
+        code, body = self.answer(path)
+        return code, "application/json", json.dumps(body).encode()
 
     def _status(self, code: int, reason: str, message: str) -> tuple[int, dict]:
         return code, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",

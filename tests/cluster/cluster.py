@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 import dataclasses
+import hashlib
 import importlib
 import os
 import tempfile
@@ -12,7 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from .config import ClusterConfig, Delays, Faults
+from .config import REPO_ROOT, ClusterConfig, Delays, Faults
+from .controlplane import kubeconfig
 from .server import ApiServer, RequestLog
 from .store import Store
 
@@ -58,6 +59,56 @@ def _readonly_rbac(store) -> None:
                               "name": "orchestrator-test-readonly"},
                   "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "readonly"}]},
                  manager="cluster-bootstrap")
+
+
+# What only the simulated controllers and the clients use: a seeded cluster's storage does not depend on it.
+RUNTIME_FIELDS = frozenset({"api", "host", "port", "token", "controllers", "delays", "faults", "controller_interval",
+                            "failing_packages", "never_ready", "extra_channels", "failing_jobs", "failing_job_log",
+                            "job_log"})
+SEEDS = REPO_ROOT / "build" / "controlplane" / "seeds"
+
+
+def seed_key(config: ClusterConfig) -> str:
+    """Names the storage of a seeded cluster: the seed's settings, the test cluster's code, the CRDs and
+    the control-plane binary."""
+    from .controlplane import binary
+
+    digest = hashlib.sha256()
+    settings = {f.name: getattr(config, f.name) for f in dataclasses.fields(ClusterConfig)
+                if f.name not in RUNTIME_FIELDS}
+    digest.update(repr(sorted(settings.items())).encode())
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    files = sorted(Path(config.crds_dir).glob("*")) if config.crds_dir else []
+    for path in [binary() or Path("/nonexistent"), *files]:
+        stat = path.stat() if path.exists() else None
+        digest.update(f"{path}:{stat and stat.st_size}:{stat and stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:20]
+
+
+def _seeded_storage(config: ClusterConfig, tokens: dict) -> Path:
+    """etcd's storage after the seed for ``config``, made once (by a control plane started, seeded and
+    stopped for it) and copied by every cluster with the same seed: the API server then starts with
+    the seed's CRDs and objects, as a restarted cluster does."""
+    from .controlplane import ControlPlane
+    from .profile import seed_objects
+    from .remote import RemoteStore
+
+    dest = SEEDS / seed_key(config)
+    if dest.is_dir():
+        return dest
+    plane = ControlPlane(tokens, host=config.host).start()
+    try:
+        store = RemoteStore(plane.url, config.token, str(plane.pki.ca_cert))
+        try:
+            if config.readonly_token:
+                _readonly_rbac(store)
+            seed_objects(store, config)
+        finally:
+            store.close()
+        return plane.save_etcd(dest)
+    finally:
+        plane.stop()
 
 
 class LocalCluster:
@@ -106,10 +157,11 @@ class LocalCluster:
         return self
 
     def _start_real(self) -> "LocalCluster":
-        """The real control plane, seeded through its API, with the fault proxy in front for clients."""
+        """The real control plane, from a copy of a seeded cluster's storage, with the package server
+        attached and the fault proxy in front for clients."""
         from .controlplane import ControlPlane
         from .controllers import ControllerManager
-        from .profile import seed
+        from .profile import attach
         from .proxy import FaultProxy
         from .remote import RemoteStore
 
@@ -117,12 +169,10 @@ class LocalCluster:
         tokens = {cfg.token: ("admin", ("system:masters",))}
         if cfg.readonly_token:
             tokens[cfg.readonly_token] = ("readonly", ())
-        self.controlplane = ControlPlane(tokens, host=cfg.host).start()
+        self.controlplane = ControlPlane(tokens, host=cfg.host, etcd_data=_seeded_storage(cfg, tokens)).start()
         pki = self.controlplane.pki
         self.store = RemoteStore(self.controlplane.url, cfg.token, str(pki.ca_cert))
-        if cfg.readonly_token:
-            _readonly_rbac(self.store)
-        seed(self.store, cfg)
+        attach(self.store, cfg)
         self.manager = ControllerManager(self.store, cfg)
         self._proxy = FaultProxy(self.controlplane.url, upstream_ca=str(pki.ca_cert), certfile=str(pki.serving_cert),
                                  keyfile=str(pki.serving_key), faults=cfg.faults, log=self.requests,
@@ -184,20 +234,10 @@ class LocalCluster:
         certificate (insecure-skip-tls-verify), for clients such as kubectl that send tokens only over TLS."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        cluster = {"server": self.url}
         if self.controlplane is not None:
-            cluster = {"server": self.url,
-                       "certificate-authority-data": base64.b64encode(self.controlplane.pki.ca_pem()).decode()}
-        elif tls:
-            cluster = {"server": self._server.start_tls(), "insecure-skip-tls-verify": True}
-        doc = {
-            "apiVersion": "v1", "kind": "Config", "preferences": {},
-            "clusters": [{"name": "test-cluster", "cluster": cluster}],
-            "users": [{"name": "test-user", "user": {"token": token or self.config.token}}],
-            "contexts": [{"name": "test", "context": {"cluster": "test-cluster", "user": "test-user",
-                                                      "namespace": "default"}}],
-            "current-context": "test",
-        }
+            doc = kubeconfig(self.url, self.controlplane.pki.ca_pem(), token or self.config.token)
+        else:
+            doc = kubeconfig(self._server.start_tls() if tls else self.url, None, token or self.config.token)
         path.write_text(yaml.safe_dump(doc, sort_keys=False))
         if self.kubeconfig is None and (not tls or self.controlplane is not None):
             self.kubeconfig = path

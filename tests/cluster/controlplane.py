@@ -14,6 +14,7 @@ lifecycle and node IPAM controllers: the node is simulated).
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import socket
@@ -49,15 +50,17 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
-def kubeconfig(server: str, ca_pem: bytes, token: str, *, user: str = "test-user",
+def kubeconfig(server: str, ca_pem: bytes | None, token: str, *, user: str = "test-user",
                namespace: str = "default") -> dict:
-    """A kubeconfig for ``server``: the CA inline, a bearer token, no insecure flag."""
-    import base64
-
+    """A kubeconfig for ``server`` with a bearer token: the CA inline, or, without one (the Python API
+    server's self-signed TLS listener), insecure-skip-tls-verify."""
+    if ca_pem is not None:
+        cluster = {"server": server, "certificate-authority-data": base64.b64encode(ca_pem).decode()}
+    else:
+        cluster = {"server": server, **({"insecure-skip-tls-verify": True} if server.startswith("https:") else {})}
     return {
         "apiVersion": "v1", "kind": "Config", "preferences": {},
-        "clusters": [{"name": "test-cluster", "cluster": {
-            "server": server, "certificate-authority-data": base64.b64encode(ca_pem).decode()}}],
+        "clusters": [{"name": "test-cluster", "cluster": cluster}],
         "users": [{"name": user, "user": {"token": token}}],
         "contexts": [{"name": "test", "context": {"cluster": "test-cluster", "user": user, "namespace": namespace}}],
         "current-context": "test",
@@ -68,7 +71,7 @@ class ControlPlane:
     """Three processes of the control-plane binary, in a private folder removed at stop."""
 
     def __init__(self, tokens: dict[str, tuple[str, tuple[str, ...]]], *, host: str = "127.0.0.1",
-                 port: int = 0, path: Path | None = None):
+                 port: int = 0, path: Path | None = None, etcd_data: Path | None = None):
         self.binary = path or binary()
         if self.binary is None:
             raise RuntimeError(f"the control-plane binary is not built ({DEFAULT_BINARY}): run `make controlplane`")
@@ -79,6 +82,7 @@ class ControlPlane:
         self.pki: Pki | None = None
         self.processes: list[tuple[str, subprocess.Popen]] = []
         self.controller_token = os.urandom(16).hex()
+        self.etcd_data = etcd_data
 
     @property
     def url(self) -> str:
@@ -119,6 +123,8 @@ class ControlPlane:
         self.pki = make_pki(self.folder / "pki", hosts=(self.host, "localhost"))
         client, peer = free_port(), free_port()
         etcd_url = f"http://127.0.0.1:{client}"
+        if self.etcd_data is not None:  # a copy of a stopped cluster's storage: etcd keeps its membership
+            shutil.copytree(self.etcd_data, self.folder / "etcd")
         self._spawn("etcd", [
             "--name=test", f"--data-dir={self.folder / 'etcd'}", f"--listen-client-urls={etcd_url}",
             f"--advertise-client-urls={etcd_url}", f"--listen-peer-urls=http://127.0.0.1:{peer}",
@@ -153,6 +159,7 @@ class ControlPlane:
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
         token = next(iter(self.tokens))
+        context = self.context()
         last = ""
         while time.monotonic() < deadline:
             for name, proc in self.processes:
@@ -160,7 +167,7 @@ class ControlPlane:
                     raise RuntimeError(f"{name} exited with {proc.returncode}:\n{self.log_tail(name)}")
             req = urllib.request.Request(self.url + "/readyz", headers={"Authorization": f"Bearer {token}"})
             try:
-                with urllib.request.urlopen(req, context=self.context(), timeout=5) as resp:
+                with urllib.request.urlopen(req, context=context, timeout=5) as resp:
                     if resp.status == 200:
                         return
             except OSError as exc:
@@ -169,18 +176,42 @@ class ControlPlane:
         raise RuntimeError(f"kube-apiserver not ready after {START_TIMEOUT:.0f} s ({last}):\n"
                            f"{self.log_tail('kube-apiserver')}")
 
+    def save_etcd(self, dest: Path) -> Path:
+        """Stop the control plane and keep a copy of its storage at ``dest`` (made whole or not at all:
+        written beside it, then renamed; a copy another process made first wins)."""
+        self._terminate()
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
+        shutil.copytree(self.folder / "etcd", staging / "etcd")
+        try:
+            os.rename(staging / "etcd", dest)
+        except OSError:
+            if not dest.is_dir():
+                raise
+        shutil.rmtree(staging, ignore_errors=True)
+        self.stop()
+        return dest
+
     def running(self) -> bool:
         return bool(self.processes) and all(proc.poll() is None for dummy, proc in self.processes)
 
-    def stop(self) -> None:
-        for name, proc in reversed(self.processes):
-            if proc.poll() is None:
+    def _terminate(self) -> None:
+        """Kill the API server and the controller manager (nothing of theirs is kept), then stop etcd
+        cleanly so that its storage can be copied."""
+        for name, proc in self.processes:
+            if name != "etcd" and proc.poll() is None:
+                proc.kill()
+        for name, proc in self.processes:
+            if name == "etcd" and proc.poll() is None:
                 proc.terminate()
-        for name, proc in reversed(self.processes):
+        for name, proc in self.processes:
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
         self.processes.clear()
+
+    def stop(self) -> None:
+        self._terminate()
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import shutil
+import ssl
+import tempfile
+import threading
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from cryptography import x509
@@ -93,3 +98,47 @@ def make_pki(folder: Path, hosts=("127.0.0.1", "localhost")) -> Pki:
         sa_pub=_write(folder / "sa.pub", sa_key.public_key().public_bytes(
             pem, serialization.PublicFormat.SubjectPublicKeyInfo)),
     )
+
+
+class HttpsServer:
+    """A threaded HTTPS server on 127.0.0.1 with a certificate of its own, for endpoints the API server
+    calls (an aggregated API, the kubelet); the API server does not check the certificate.
+    ``answer(path)`` returns (status code, content type, body) for a GET."""
+
+    def __init__(self, answer, name: str):
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                code, content_type, data = answer(self.path)
+                self.send_response(code)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._folder = Path(tempfile.mkdtemp(prefix=f"{name}-"))
+        pki = make_pki(self._folder)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(pki.serving_cert, pki.serving_key)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    def start(self) -> "HttpsServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._server.shutdown()
+        self._server.server_close()
+        shutil.rmtree(self._folder, ignore_errors=True)

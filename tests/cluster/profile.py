@@ -60,6 +60,19 @@ def _kube_version(config: ClusterConfig) -> str:
 
 
 def seed(store, config: ClusterConfig) -> None:
+    """Everything a new cluster holds before a test starts."""
+    seed_objects(store, config)
+    attach(store, config)
+
+
+def attach(store, config: ClusterConfig) -> None:
+    """The part of the seed that lives outside the API server's storage: the package server."""
+    if config.olm:
+        register_package_manifests(store, config)
+
+
+def seed_objects(store, config: ClusterConfig) -> None:
+    """The seed's objects (all of them stored by the API server)."""
     openshift = config.profile == "openshift"
     namespaces = ["default", "kube-system", "kube-public", "kube-node-lease"]
     if openshift:
@@ -196,7 +209,6 @@ def _olm(store, config: ClusterConfig) -> None:
     _create(store, {"apiVersion": "operators.coreos.com/v1", "kind": "OperatorGroup",
                     "metadata": {"name": "global-operators", "namespace": global_operators_namespace(config)},
                     "spec": {}})
-    register_package_manifests(store, config)
 
 
 # -- PackageManifest (package-server) ---------------------------------------------------------------

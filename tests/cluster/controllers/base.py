@@ -102,6 +102,19 @@ class Controller:
         marks = self.config.never_ready
         return kind in marks or f"{kind}/{name}" in marks
 
+    def blocked(self, kind: str, obj: dict | None) -> bool:
+        """The workload is marked never ready, or belongs to an operator whose package fails."""
+        if obj is None:
+            return False
+        meta = obj["metadata"]
+        if self.never_ready(kind, meta["name"]):
+            return True
+        for label in meta.get("labels") or {}:
+            if label.startswith("operators.coreos.com/"):
+                if label.split("/", 1)[1].rsplit(".", 1)[0] in self.config.failing_packages:
+                    return True
+        return False
+
     def write_status(self, obj: dict, status: dict, manager: str) -> dict | None:
         """Write ``status`` when it differs from the stored one; None on a lost race."""
         if obj.get("status") == status:

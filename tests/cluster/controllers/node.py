@@ -15,15 +15,10 @@ storage provisioner would do, and nothing else.
 from __future__ import annotations
 
 import json
-import shutil
-import ssl
-import tempfile
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 from tests.cluster.controllers.base import Controller, is_deleting, now_iso
 from tests.cluster.controllers.workloads import pod_log
+from tests.cluster.pki import HttpsServer
 
 MANAGER = "kubelet"
 POD_IP = "10.128.0.{}"
@@ -45,46 +40,24 @@ class Kubelet:
     """The HTTPS endpoint the API server reaches for ``pods/log``."""
 
     def __init__(self, store, config):
-        self._folder = Path(tempfile.mkdtemp(prefix="kubelet-"))
-        from tests.cluster.pki import make_pki
+        self.store = store
+        self.config = config
+        self._server = HttpsServer(self._answer, "kubelet").start()
 
-        pki = make_pki(self._folder)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(pki.serving_cert, pki.serving_key)
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                parts = [p for p in self.path.split("?")[0].split("/") if p]
-                text, code = "", 404
-                if len(parts) >= 3 and parts[0] == "containerLogs":
-                    pod = store.try_get("v1", "Pod", parts[2], parts[1])
-                    if pod is not None:
-                        text, code = pod_log(config, pod), 200
-                data = text.encode() if code == 200 else json.dumps({"message": "not found"}).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "text/plain")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        threading.Thread(target=self._server.serve_forever, name="kubelet", daemon=True).start()
+    def _answer(self, path: str) -> tuple[int, str, bytes]:
+        parts = [p for p in path.split("?")[0].split("/") if p]
+        if len(parts) >= 3 and parts[0] == "containerLogs":
+            pod = self.store.try_get("v1", "Pod", parts[2], parts[1])
+            if pod is not None:
+                return 200, "text/plain", pod_log(self.config, pod).encode()
+        return 404, "application/json", json.dumps({"message": "not found"}).encode()
 
     @property
     def port(self) -> int:
-        return self._server.server_address[1]
+        return self._server.port
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        shutil.rmtree(self._folder, ignore_errors=True)
+        self._server.stop()
 
 
 class NodeController(Controller):
@@ -94,6 +67,7 @@ class NodeController(Controller):
         super().__init__(store, config)
         self.kubelet = Kubelet(store, config)
         self._ips: dict[str, str] = {}
+        self._owners: dict[str, tuple[str, dict]] = {}  # pod uid: (kind, workload), looked up once
 
     def stop(self) -> None:
         self.kubelet.stop()
@@ -173,21 +147,10 @@ class NodeController(Controller):
             return "Deployment", self.store.try_get("apps/v1", "Deployment", dep_ref["name"], ns)
         return "Pod", pod
 
-    def _blocked(self, kind: str, obj: dict | None) -> bool:
-        if obj is None:
-            return False
-        meta = obj["metadata"]
-        if self.never_ready(kind, meta["name"]):
-            return True
-        for label in meta.get("labels") or {}:
-            if label.startswith("operators.coreos.com/"):
-                if label.split("/", 1)[1].rsplit(".", 1)[0] in self.config.failing_packages:
-                    return True
-        return False
-
     def _pod(self, pod: dict, node: str, claims: dict, now: float) -> None:
         meta = pod["metadata"]
         if is_deleting(pod):
+            self._owners.pop(meta["uid"], None)
             try:
                 self.store.delete("v1", "Pod", meta["name"], meta["namespace"], grace_period=0)
             except Exception as exc:  # gone already, or changed: the next pass looks again
@@ -202,16 +165,18 @@ class NodeController(Controller):
         status = pod.get("status") or {}
         if status.get("phase") in ("Succeeded", "Failed"):
             return
-        kind, owner = self._workload(pod)
         if not self.elapsed(("Pod", meta["uid"]), now, self.config.delays.workloads):
             return
+        kind, owner = self._owners.get(meta["uid"]) or self._workload(pod)
+        if owner is not None:
+            self._owners[meta["uid"]] = (kind, owner)
         if kind == "Job":
             job = meta.get("labels", {}).get("job-name") or (owner or {}).get("metadata", {}).get("name", "")
             state = "failed" if job in self.config.failing_jobs else "succeeded"
-            if self._blocked("Job", owner):
+            if self.blocked("Job", owner):
                 state = "running"
         else:
-            state = "unready" if self._blocked(kind, owner) else "running"
+            state = "unready" if self.blocked(kind, owner) else "running"
         new = self.pod_status(pod, state, status)
         if _summary(new) != _summary(status):
             self.write_status(pod, new, MANAGER)

@@ -107,17 +107,6 @@ class WorkloadController(Controller):
         for job in self.store.list("batch/v1", "Job"):
             self._job(job, now, ts, delay)
 
-    def _blocked(self, kind: str, obj: dict) -> bool:
-        meta = obj["metadata"]
-        if self.never_ready(kind, meta["name"]):
-            return True
-        for label in meta.get("labels") or {}:
-            if label.startswith("operators.coreos.com/"):
-                pkg = label.split("/", 1)[1].rsplit(".", 1)[0]
-                if pkg in self.config.failing_packages:
-                    return True
-        return False
-
     def _deployment(self, dep: dict, now: float, ts: str, delay: float) -> None:
         meta = dep["metadata"]
         if is_deleting(dep) or (dep.get("spec") or {}).get("paused"):
@@ -131,7 +120,7 @@ class WorkloadController(Controller):
                         for c in old.get("conditions") or [])
         settled = (available and old.get("observedGeneration") == meta.get("generation")
                    and not old.get("unavailableReplicas"))
-        if self._blocked("Deployment", dep):
+        if self.blocked("Deployment", dep):
             state = "unavailable"
         elif due or settled:
             state = "ready"
@@ -192,7 +181,7 @@ class WorkloadController(Controller):
         settled = (old.get("observedGeneration") == meta.get("generation")
                    and old.get("currentRevision") == old.get("updateRevision")
                    and old.get("readyReplicas", 0) == (sts.get("spec") or {}).get("replicas", 1))
-        ready = bound and not self._blocked("StatefulSet", sts) and (due or settled)
+        ready = bound and not self.blocked("StatefulSet", sts) and (due or settled)
         self.write_status(sts, statefulset_status(sts, ready), MANAGER_DEPLOY)
 
     # -- Jobs ------------------------------------------------------------------
@@ -231,7 +220,7 @@ class WorkloadController(Controller):
             key = ("Job", meta["uid"])
             self.since(key, now)
             start = old.get("startTime", ts)
-            if not self._blocked("Job", job) and self.elapsed(key, now, delay):
+            if not self.blocked("Job", job) and self.elapsed(key, now, delay):
                 state = "failed" if meta["name"] in self.config.failing_jobs else "succeeded"
                 status = job_status(job, state, start, ts, self.config.kubernetes_version)
             else:
