@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import importlib
 import os
@@ -68,21 +69,29 @@ RUNTIME_FIELDS = frozenset({"api", "host", "port", "token", "controllers", "dela
 SEEDS = REPO_ROOT / "build" / "controlplane" / "seeds"
 
 
-def seed_key(config: ClusterConfig) -> str:
-    """Names the storage of a seeded cluster: the seed's settings, the test cluster's code, the CRDs and
-    the control-plane binary."""
+@functools.lru_cache(maxsize=None)
+def _sources_digest(crds_dir: Path | None) -> bytes:
+    """The test cluster's code, the CRD files and the control-plane binary (by size and mtime): read once
+    per process, as none of them changes while tests run."""
     from .controlplane import binary
 
     digest = hashlib.sha256()
-    settings = {f.name: getattr(config, f.name) for f in dataclasses.fields(ClusterConfig)
-                if f.name not in RUNTIME_FIELDS}
-    digest.update(repr(sorted(settings.items())).encode())
     for path in sorted(Path(__file__).parent.rglob("*.py")):
         digest.update(path.read_bytes())
-    files = sorted(Path(config.crds_dir).glob("*")) if config.crds_dir else []
+    files = sorted(Path(crds_dir).glob("*")) if crds_dir else []
     for path in [binary() or Path("/nonexistent"), *files]:
         stat = path.stat() if path.exists() else None
         digest.update(f"{path}:{stat and stat.st_size}:{stat and stat.st_mtime_ns}".encode())
+    return digest.digest()
+
+
+def seed_key(config: ClusterConfig) -> str:
+    """Names the storage of a seeded cluster: the seed's settings, the test cluster's code, the CRDs and
+    the control-plane binary."""
+    digest = hashlib.sha256(_sources_digest(config.crds_dir))
+    settings = {f.name: getattr(config, f.name) for f in dataclasses.fields(ClusterConfig)
+                if f.name not in RUNTIME_FIELDS}
+    digest.update(repr(sorted(settings.items())).encode())
     return digest.hexdigest()[:20]
 
 
