@@ -67,7 +67,7 @@ unit: venv collection
 test: sanity lint collection controlplane
 	$(VPY) -m pytest -n $(PYTEST_WORKERS) tests
 
-demo: venv collection
+demo: venv collection controlplane
 	tests/tools/demo.sh $(DEMO_ARGS)
 
 clean:

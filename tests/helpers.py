@@ -80,7 +80,13 @@ def http(cluster, method: str, path: str, body=None, *, token: str | None = "def
     from urllib.parse import urlsplit
 
     url = urlsplit(cluster.url)
-    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    if url.scheme == "https":
+        import ssl
+
+        context = ssl.create_default_context(cafile=str(cluster.controlplane.pki.ca_cert))
+        conn = http.client.HTTPSConnection(url.hostname, url.port, timeout=30, context=context)
+    else:
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
     hdrs = {"Accept": "application/json", **(headers or {})}
     if token == "default":
         token = cluster.config.token

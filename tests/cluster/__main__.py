@@ -46,7 +46,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--kubeconfig", required=True, help="where to write the kubeconfig")
     p.add_argument("--api", choices=APIS, default=default_api(),
                    help="real: kube-apiserver, etcd and kube-controller-manager (make controlplane); "
-                        "python: the in-process server (default: $ORCHESTRATOR_TEST_API, else python)")
+                        "python: the in-process server (default: $ORCHESTRATOR_TEST_API, else real once built, "
+                        "else python)")
     p.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     p.add_argument("--profile", choices=("openshift", "kubernetes"), default="openshift")
     p.add_argument("--openshift-version", default="")

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 from .errors import ApiError
 from .pki import HttpsServer
 from .resources import ResourceType
-from .store import labels_match, parse_label_selector
+from .store import fields_match, labels_match, parse_field_selector, parse_label_selector
 
 SERVICE_NAMESPACE = "kube-system"
 MANAGER = "cluster-bootstrap"
@@ -79,9 +79,13 @@ class AggregatedApi:
             if obj is None:
                 return self._status(404, "NotFound", f'{rt.plural}.{rt.group} "{rest[1]}" not found')
             return 200, obj
-        wanted = parse_label_selector(query.get("labelSelector"))
+        try:
+            wanted = parse_label_selector(query.get("labelSelector"))
+            fields = parse_field_selector(query.get("fieldSelector"))
+        except ApiError as exc:
+            return self._status(exc.code, exc.reason, exc.message)
         items = [obj for obj in self.list_(namespace)
-                 if not wanted or labels_match((obj.get("metadata") or {}).get("labels") or {}, wanted)]
+                 if labels_match((obj.get("metadata") or {}).get("labels") or {}, wanted) and fields_match(obj, fields)]
         return 200, {"kind": rt.list_kind_name, "apiVersion": gv, "metadata": {"resourceVersion": "1"},
                      "items": items}
 

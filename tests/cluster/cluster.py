@@ -7,7 +7,9 @@ import functools
 import hashlib
 import importlib
 import os
+import shutil
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import yaml
 from .config import REPO_ROOT, ClusterConfig, Delays, Faults
 from .controlplane import kubeconfig
 from .server import ApiServer, RequestLog
-from .store import Store
+from .store import Store, kubernetes_version
 
 
 def _apply_overrides(config: ClusterConfig, overrides: dict) -> ClusterConfig:
@@ -95,6 +97,18 @@ def seed_key(config: ClusterConfig) -> str:
     return digest.hexdigest()[:20]
 
 
+def _prune_seeds(unused_for: float = 86400.0) -> None:
+    """Remove the seeded storages no cluster started from for a day (older code, older settings)."""
+    if not SEEDS.is_dir():
+        return
+    for path in SEEDS.iterdir():
+        try:
+            if time.time() - path.stat().st_mtime > unused_for:
+                shutil.rmtree(path, ignore_errors=True)
+        except FileNotFoundError:
+            pass
+
+
 def _seeded_storage(config: ClusterConfig, tokens: dict) -> Path:
     """etcd's storage after the seed for ``config``, made once (by a control plane started, seeded and
     stopped for it) and copied by every cluster with the same seed: the API server then starts with
@@ -105,7 +119,9 @@ def _seeded_storage(config: ClusterConfig, tokens: dict) -> Path:
 
     dest = SEEDS / seed_key(config)
     if dest.is_dir():
+        os.utime(dest)
         return dest
+    _prune_seeds()
     plane = ControlPlane(tokens, host=config.host).start()
     try:
         store = RemoteStore(plane.url, config.token, str(plane.pki.ca_cert))
@@ -221,6 +237,13 @@ class LocalCluster:
         if self._proxy is not None:
             return self._proxy.port
         return self._server.port if self._server else 0
+
+    @property
+    def kubernetes_version(self) -> str:
+        """The version the API server reports at /version, without the leading "v"."""
+        if self.controlplane is not None:
+            return self.store.request("GET", "/version")["gitVersion"].lstrip("v")
+        return kubernetes_version(self.config)
 
     def set_faults(self, faults: Faults | None = None, **fields) -> None:
         """Change fault injection at run time (``Faults()`` or no argument turns it off)."""

@@ -31,15 +31,18 @@ CONTROLLERS = (
 )
 
 
-# Environment variable choosing the API server: "real" (the control plane of controlplane.py) or
-# "python" (server.py).
+# Environment variable choosing the API server: "real" (the control plane of controlplane.py, the
+# default once built) or "python" (server.py).
 API_ENV = "ORCHESTRATOR_TEST_API"
 APIS = ("real", "python")
 
 
 def default_api() -> str:
-    """$ORCHESTRATOR_TEST_API, else "python"."""
-    return os.environ.get(API_ENV) or "python"
+    """$ORCHESTRATOR_TEST_API, else "real" once the control plane is built (`make controlplane`), else
+    "python"."""
+    from .controlplane import binary
+
+    return os.environ.get(API_ENV) or ("real" if binary() else "python")
 
 
 def default_crds_dir() -> Path | None:

@@ -141,7 +141,7 @@ class ControlPlane:
             f"--service-account-key-file={pki.sa_pub}", f"--service-account-signing-key-file={pki.sa_key}",
             f"--service-cluster-ip-range={SERVICE_CIDR}", "--endpoint-reconciler-type=none",
             "--allow-privileged=true", "--profiling=false", "--enable-priority-and-fairness=true",
-            "--watch-cache=true", "--v=0"])
+            "--watch-cache=true", "--kubelet-preferred-address-types=InternalIP", "--v=0"])
         self._wait_ready()
         config = self.folder / "controller-manager.kubeconfig"
         config.write_text(yaml.safe_dump(kubeconfig(self.url, pki.ca_pem(), self.controller_token,
@@ -177,8 +177,9 @@ class ControlPlane:
                            f"{self.log_tail('kube-apiserver')}")
 
     def save_etcd(self, dest: Path) -> Path:
-        """Stop the control plane and keep a copy of its storage at ``dest`` (made whole or not at all:
-        written beside it, then renamed; a copy another process made first wins)."""
+        """Stop the processes and keep a copy of etcd's storage at ``dest`` (made whole or not at all:
+        written beside it, then renamed; a copy another process made first wins); ``stop`` still
+        removes the folder."""
         self._terminate()
         dest.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
@@ -189,7 +190,6 @@ class ControlPlane:
             if not dest.is_dir():
                 raise
         shutil.rmtree(staging, ignore_errors=True)
-        self.stop()
         return dest
 
     def running(self) -> bool:

@@ -145,3 +145,15 @@ def service_unavailable(message: str = "the server is currently unable to handle
 
 def expired(message: str) -> ApiError:
     return ApiError(410, "Expired", message)
+
+
+class TryGet:
+    """``try_get`` for a store with ``get``: the object, or None when the server answers 404."""
+
+    def try_get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict | None:
+        try:
+            return self.get(api_version, kind, name, namespace)
+        except ApiError as exc:
+            if exc.code == 404:
+                return None
+            raise

@@ -15,10 +15,11 @@ from urllib.parse import quote, urlencode
 
 import urllib3
 
-from .errors import ApiError
+from .errors import ApiError, TryGet
 from .resources import ResourceType
 
 DISCOVERY_V2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+METADATA_LIST = "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io"
 RETRY_FOR = 10.0
 PATCH_CONTENT_TYPES = {
     "json": "application/json-patch+json",
@@ -51,7 +52,7 @@ def _types_from_discovery(doc: dict, builtin: bool) -> list[ResourceType]:
     return out
 
 
-class RemoteStore:
+class RemoteStore(TryGet):
     """Reads and writes objects of a real API server, as ``Store`` does in memory."""
 
     def __init__(self, url: str, token: str, ca_file: str, *, timeout: float = 30.0):
@@ -158,20 +159,34 @@ class RemoteStore:
         rt = self.resource(api_version, kind)
         return self._typed(rt, self.request("GET", self.path(rt, name, namespace)))
 
-    def try_get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict | None:
-        try:
-            return self.get(api_version, kind, name, namespace)
-        except ApiError as exc:
-            if exc.code == 404:
-                return None
-            raise
-
     def list(self, api_version: str, kind: str, namespace: str | None = None,
              label_selector: str | None = None, field_selector: str | None = None) -> list[dict]:
         rt = self.resource(api_version, kind)
         doc = self.request("GET", self.path(rt, namespace=namespace),
                            query={"labelSelector": label_selector, "fieldSelector": field_selector})
         return [self._typed(rt, item) for item in doc.get("items") or []]
+
+    def stored_types(self) -> list[ResourceType]:
+        """One ResourceType per listable (group, plural) in the server's preferred version, aggregated APIs
+        left out: what etcd holds."""
+        seen, out = set(), []
+        for rt in self.resource_types():
+            if "list" not in rt.verbs or (rt.group, rt.plural) in seen or self._is_virtual(rt):
+                continue
+            seen.add((rt.group, rt.plural))
+            out.append(rt)
+        return out
+
+    def _is_virtual(self, rt: ResourceType) -> bool:
+        return any(group == rt.group and plural == rt.plural for group, _v, plural in self._virtual)
+
+    def metadata_index(self) -> list[tuple[ResourceType, dict]]:
+        """(type, metadata) for every stored object, read as PartialObjectMetadataList."""
+        out = []
+        for rt in self.stored_types():
+            doc = self.request("GET", self.path(rt), accept=METADATA_LIST)
+            out.extend((rt, item.get("metadata") or {}) for item in doc.get("items") or [])
+        return out
 
     # ------------------------------------------------------------------ writes
 

@@ -29,7 +29,9 @@ PATCH_TYPES = {
     "application/strategic-merge-patch+json": "strategic",
     "application/apply-patch+yaml": "apply",
 }
-ANONYMOUS_PATHS = ("/version", "/healthz", "/livez", "/readyz")
+# A request without a token is system:anonymous, who may read only /version and the health checks
+# (system:public-info-viewer).
+ANONYMOUS = "system:anonymous"
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -328,9 +330,7 @@ class _Handler(BaseHTTPRequestHandler):
             if cfg.readonly_token and token == cfg.readonly_token:
                 return "readonly"
             raise errors.unauthorized()
-        if self.req_path in ANONYMOUS_PATHS:
-            return "system:anonymous"
-        raise errors.unauthorized()
+        return ANONYMOUS
 
     # ------------------------------------------------------------------ dispatch
 
@@ -342,6 +342,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, b"ok", "text/plain; charset=utf-8")
         if path == "/version":
             return self._send_json(200, api.version_doc())
+        resource_path = (parts[:2] == ["api", "v1"] and len(parts) > 2) or (parts[:1] == ["apis"] and len(parts) > 3)
+        if self.user == ANONYMOUS and not resource_path:
+            raise ApiError(403, "Forbidden", f'forbidden: User "{ANONYMOUS}" cannot get path "{self.req_path}"', {})
         if path == "/api":
             return self._send_json(200, {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
                 {"clientCIDR": "0.0.0.0/0", "serverAddress": f"{api.config.host}:{api.port}"}]})
@@ -417,15 +420,15 @@ class _Handler(BaseHTTPRequestHandler):
         return Route(rt, namespace, name, sub, group, version)
 
     def _authorize(self, method: str, route: Route):
-        if self.user != "readonly":
+        if self.user not in ("readonly", ANONYMOUS):
             return
         verb = {"GET": "get", "HEAD": "get", "POST": "create", "PUT": "update", "PATCH": "patch",
                 "DELETE": "delete"}.get(method, "get")
         if route.name is None:
             verb = {"get": "list", "delete": "deletecollection"}.get(verb, verb)
-        if route.rt.group == "authorization.k8s.io":
+        if route.rt.group == "authorization.k8s.io" and self.user != ANONYMOUS:
             return
-        if verb in WRITE_VERBS:
+        if verb in WRITE_VERBS or self.user == ANONYMOUS:
             raise errors.forbidden_user(self.user, verb, route.rt.plural, route.rt.group, route.name or "",
                                         route.namespace, route.subresource or "")
 
@@ -569,7 +572,9 @@ class _Handler(BaseHTTPRequestHandler):
         cont, remaining = "", None
         if limit > 0 and len(items) - start > limit:
             cont = base64.urlsafe_b64encode(json.dumps({"rv": rv, "start": start + limit}).encode()).decode()
-            remaining = len(items) - start - limit
+            # the real server counts what remains only for a list without selectors
+            if not self.query.get("labelSelector") and not self.query.get("fieldSelector"):
+                remaining = len(items) - start - limit
         page = items[start:start + limit] if limit > 0 else items[start:]
         if self._wants_table():
             return self._send_json(200, self._table(rt, page, rv, cont))

@@ -14,7 +14,7 @@ from typing import Callable
 
 from . import errors
 from .config import ClusterConfig
-from .errors import ApiError
+from .errors import ApiError, TryGet
 from .resources import (BUILTIN_TYPES, GENERATION_SPEC, GENERATION_SPEC_ANNOTATIONS, NOT_STORED,
                         ResourceType, crd_resource_types, crd_version, storage_version, version_priority)
 
@@ -403,7 +403,7 @@ def go_decode_error(obj: dict, rt: ResourceType, kube_minor: str, field_errors) 
 
 # ----------------------------------------------------------------------------------------- store
 
-class Store:
+class Store(TryGet):
     """Thread-safe object store with the semantics of the Kubernetes API server."""
 
     def __init__(self, config: ClusterConfig):
@@ -756,14 +756,6 @@ class Store:
             if obj is None:
                 raise self._not_found(rt, name)
             return self._out(rt, obj)
-
-    def try_get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict | None:
-        try:
-            return self.get(api_version, kind, name, namespace)
-        except ApiError as exc:
-            if exc.code == 404:
-                return None
-            raise
 
     def list(self, api_version: str, kind: str, namespace: str | None = None,
              label_selector: str | None = None, field_selector: str | None = None) -> list[dict]:

@@ -205,7 +205,9 @@ def test_database_job_completes_once_and_is_replaced_when_settings_change(cluste
     rc, output, dummy, dummy = run_role(cluster, tmp_path, {"postgresql_database_job": True})
     assert rc == 0, output
     job = cluster.store.get("batch/v1", "Job", JOB, NS)
-    assert [c["type"] for c in job["status"]["conditions"] if c["status"] == "True"] == ["Complete"]
+    # Kubernetes 1.31 and later set SuccessCriteriaMet before Complete
+    assert [c["type"] for c in job["status"]["conditions"] if c["status"] == "True"] in (
+        ["Complete"], ["SuccessCriteriaMet", "Complete"])
     spec = job["spec"]
     assert spec["backoffLimit"] == 0
     tpl = spec["template"]["spec"]

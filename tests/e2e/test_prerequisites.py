@@ -158,7 +158,7 @@ def test_ready_cluster_publishes_facts(cluster, tmp_path, check):
     assert facts == {"domain": cluster.config.cluster_domain,
                      "api_url": cluster.url,
                      "openshift": cluster.config.openshift_version,
-                     "kubernetes": cluster.config.kubernetes_version}
+                     "kubernetes": cluster.kubernetes_version}
     assert reached_the_api(cluster), "empty request log"
     assert writes(cluster, dry_run=None) == []
     gets = {e.path for e in cluster.requests.entries if e.method == "GET"}

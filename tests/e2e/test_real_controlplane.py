@@ -114,3 +114,60 @@ def test_the_real_server_refuses_what_it_should(real):
     denied = subprocess.run(["kubectl", "get", "namespaces"], env=nobody, capture_output=True, text=True, check=False)
     assert denied.returncode != 0
     assert "must be logged in" in denied.stderr or "Unauthorized" in denied.stderr
+
+
+def as_service_account(cluster, namespace, secret):
+    """A kubeconfig with the token the token controller put into a service-account token Secret."""
+    token = base64.b64decode(cluster.store.get("v1", "Secret", secret, namespace)["data"]["token"]).decode()
+    path = cluster.tmpdir / f"{namespace}-{secret}.kubeconfig"
+    doc = yaml.safe_load(Path(cluster.env["KUBECONFIG"]).read_text())
+    doc["users"][0]["user"]["token"] = token
+    path.write_text(yaml.safe_dump(doc))
+    return {**cluster.subprocess_env(), "KUBECONFIG": str(path)}
+
+
+def test_developer_hub_token_reads_what_its_plugins_need_and_nothing_else(installed):
+    """The ClusterRole the collection binds to Developer Hub's ServiceAccount, tried with its real token."""
+    cluster = installed[0]
+    env = as_service_account(cluster, "orchestrator", "orchestrator-token")
+
+    def run(*args):
+        return subprocess.run(["kubectl", *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+
+    whoami = json.loads(run("auth", "whoami", "-o", "json").stdout)
+    assert whoami["status"]["userInfo"]["username"] == "system:serviceaccount:orchestrator:orchestrator"
+    for args in (("get", "pods", "-A"), ("get", "deployments,statefulsets,replicasets", "-A"),
+                 ("get", "jobs,cronjobs", "-A"), ("get", "services,configmaps", "-n", "rhdh-operator"),
+                 ("get", "sonataflows", "-A"), ("get", "routes", "-A"), ("get", "namespaces"),
+                 ("logs", "backstage-psql-backstage-0", "-n", "rhdh-operator")):
+        allowed = run(*args)
+        assert allowed.returncode == 0, (args, allowed.stderr)
+
+    def allowed(verb, group, resource):
+        review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                  "spec": {"resourceAttributes": {"verb": verb, "group": group, "resource": resource}}}
+        answer = subprocess.run(["kubectl", "create", "--validate=false", "-o", "json", "-f", "-"], env=env,
+                                input=json.dumps(review), capture_output=True, text=True, timeout=60, check=False)
+        assert answer.returncode == 0, answer.stderr
+        return json.loads(answer.stdout)["status"]["allowed"]
+
+    # also kinds this cluster does not serve (Tekton and ArgoCD come with the GitOps component)
+    for verb, group, resource in (("watch", "", "pods"), ("list", "autoscaling", "horizontalpodautoscalers"),
+                                  ("list", "tekton.dev", "pipelineruns"), ("get", "argoproj.io", "applications")):
+        assert allowed(verb, group, resource), (verb, group, resource)
+    refused = (("get", "secrets", "-n", "orchestrator"), ("get", "secret", "orchestrator-token", "-n", "orchestrator"),
+               ("get", "sonataflowplatforms", "-A"), ("get", "serviceaccounts", "-A"),
+               ("create", "configmap", "rhdh-may-not", "-n", "default"),
+               ("delete", "pod", "backstage-psql-backstage-0", "-n", "rhdh-operator", "--wait=false"),
+               ("scale", "deployment", "backstage-backstage", "-n", "rhdh-operator", "--replicas=0"),
+               ("create", "namespace", "rhdh-may-not"),
+               ("exec", "backstage-psql-backstage-0", "-n", "rhdh-operator", "--", "true"))
+    for args in refused:
+        result = run(*args)
+        assert result.returncode != 0 and "forbidden" in result.stderr, (args, result.stdout, result.stderr)
+    for verb, group, resource in (("create", "", "pods"), ("update", "apps", "deployments"),
+                                  ("delete", "sonataflow.org", "sonataflows"), ("patch", "route.openshift.io", "routes"),
+                                  ("create", "", "pods/exec"), ("get", "", "secrets")):
+        assert not allowed(verb, group, resource), (verb, group, resource)
+    assert cluster.store.get("v1", "Pod", "backstage-psql-backstage-0", "rhdh-operator")["metadata"].get(
+        "deletionTimestamp") is None

@@ -23,7 +23,7 @@ import yaml
 from tests.cluster import LocalCluster
 from tests.helpers import REPO_ROOT, run_playbook, writes
 
-# One worker runs every case: the bad-input runs (the module fixture outcomes) are made once.
+# One worker runs every case: the bad-input runs (the session fixture outcomes) are made once.
 pytestmark = pytest.mark.xdist_group("validation")
 
 SITE = REPO_ROOT / "playbooks" / "site.yml"
@@ -343,16 +343,15 @@ def run_cases(cluster, cases):
     return results
 
 
-@pytest.fixture(scope="module")
-def validation_cluster():
+@pytest.fixture(scope="session")
+def outcomes():
+    """The runs of every case, made once per worker on a cluster of their own (a module-scoped fixture
+    would be made again whenever the worker runs tests of another module in between)."""
     cluster = LocalCluster().start()
-    yield cluster
-    cluster.stop()
-
-
-@pytest.fixture(scope="module")
-def outcomes(validation_cluster):
-    return run_cases(validation_cluster, CASES)
+    try:
+        return run_cases(cluster, CASES)
+    finally:
+        cluster.stop()
 
 
 def test_enough_bad_inputs_across_the_roles():
@@ -373,18 +372,15 @@ def test_bad_setting_is_rejected_before_any_write(outcomes, bad):
     assert outcome.writes == [], outcome.writes
 
 
-def test_partial_rhdh_plugins_keep_the_other_defaults(validation_cluster, outcomes):
-    """One plugin given (package and integrity): the ConfigMap has it and the default of every other plugin.
-
-    Runs after the bad inputs (it needs their outcomes), so that their no-write checks see a quiet cluster.
-    """
+def test_partial_rhdh_plugins_keep_the_other_defaults(cluster):
+    """One plugin given (package and integrity): the ConfigMap has it and the default of every other plugin."""
     wanted = {"orchestrator": {"package": "backstage-plugin-orchestrator@1.3.1", "integrity": SHA512},
               "signals_backend": {"integrity": SHA512}}
-    proc = run_playbook(validation_cluster, SITE, {**FAST, "rhdh_plugins": wanted}, timeout=400)
+    proc = run_playbook(cluster, SITE, {**FAST, "rhdh_plugins": wanted}, timeout=400)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
     defaults = yaml.safe_load((REPO_ROOT / "roles" / "rhdh" / "vars" / "main.yml").read_text())[
         "__rhdh_default_plugins"]
-    configmap = validation_cluster.store.get("v1", "ConfigMap", "dynamic-plugins-rhdh", "rhdh-operator")
+    configmap = cluster.store.get("v1", "ConfigMap", "dynamic-plugins-rhdh", "rhdh-operator")
     plugins = {p["package"]: p.get("integrity") for p in yaml.safe_load(configmap["data"]["dynamic-plugins.yaml"])[
         "plugins"] if p["package"].startswith("@redhat/")}
     expected = {

@@ -27,8 +27,10 @@ def statefulset(name, namespace=APP):
 
 
 def job(name, namespace=APP):
+    # backoffLimit 0: a real Job controller retries a failed Pod for minutes otherwise
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name, "namespace": namespace},
-            "spec": {"template": {"spec": {"restartPolicy": "Never",
+            "spec": {"backoffLimit": 0,
+                     "template": {"spec": {"restartPolicy": "Never",
                                            "containers": [{"name": "main", "image": "example/job:1"}]}}}}
 
 

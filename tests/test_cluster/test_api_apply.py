@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import itertools
 import json
+import time
 
 import pytest
 import yaml
@@ -238,7 +239,9 @@ def test_identical_raw_apply_patch_is_a_no_op_and_a_change_still_writes(idle):
     status, _headers, second = http(idle, "PATCH", path, yaml.safe_dump(sts),
                                     content_type="application/apply-patch+yaml")
     assert status == 200 and second == first == get(idle.store, sts)
-    sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] = "2Gi"
+    # (a StatefulSet's volumeClaimTemplates cannot change: its Pod template can)
+    sts["spec"]["template"]["metadata"]["labels"]["tier"] = "data"
+    time.sleep(1.1)  # managedFields times have whole seconds
     status, _headers, third = http(idle, "PATCH", path, yaml.safe_dump(sts),
                                    content_type="application/apply-patch+yaml")
     assert status == 200, third

@@ -17,13 +17,21 @@ KUBECTL = shutil.which("kubectl")
 needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed on this machine")
 
 
-def test_unauthorized_without_or_with_wrong_token(cluster):
-    for token in (None, "wrong"):
-        status, _headers, body = http(cluster, "GET", "/api/v1/namespaces", token=token)
-        assert status == 401
-        assert body == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                        "message": "Unauthorized", "reason": "Unauthorized", "code": 401}
+def test_unauthorized_with_a_wrong_token_and_forbidden_without_one(cluster):
+    status, _headers, body = http(cluster, "GET", "/api/v1/namespaces", token="wrong")
+    assert status == 401
+    assert body == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                    "message": "Unauthorized", "reason": "Unauthorized", "code": 401}
+    # without a token: the anonymous user, who may read the version and the health checks only
+    status, _headers, body = http(cluster, "GET", "/api/v1/namespaces", token=None)
+    assert status == 403
+    assert body["reason"] == "Forbidden" and body["message"] == (
+        'namespaces is forbidden: User "system:anonymous" cannot list resource "namespaces" in API group "" '
+        "at the cluster scope")
+    status, _headers, body = http(cluster, "GET", "/apis", token=None)
+    assert status == 403 and body["message"] == 'forbidden: User "system:anonymous" cannot get path "/apis"'
     assert http(cluster, "GET", "/version", token=None)[0] == 200
+    assert http(cluster, "GET", "/readyz", token=None)[0] == 200
 
 
 def test_readonly_token_reads_but_cannot_write(cluster):

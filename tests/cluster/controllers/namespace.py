@@ -59,8 +59,9 @@ class NamespaceController(Controller):
             ("NamespaceContentRemaining", "True", "SomeResourcesRemain",
              f"Some resources are remaining: {content}"),
             ("NamespaceFinalizersRemaining", "True" if fins else "False",
-             "SomeFinalizerRemain" if fins else "ContentHasNoFinalizers",
-             f"Some finalizers are remaining: {fins}" if fins else "All content-preserving finalizers finished"),
+             "SomeFinalizersRemain" if fins else "ContentHasNoFinalizers",
+             f"Some content in the namespace has finalizers remaining: {fins}" if fins
+             else "All content-preserving finalizers finished"),
         ]
         status = dict(ns.get("status") or {})
         old = {c["type"]: c for c in status.get("conditions") or []}
