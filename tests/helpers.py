@@ -73,6 +73,18 @@ def play_recap(stdout: str) -> dict:
     return {}
 
 
+def require_controlplane() -> None:
+    """Fail in CI, skip elsewhere, when the real control plane is not built."""
+    import pytest
+
+    from tests.cluster.controlplane import DEFAULT_BINARY, binary
+
+    if binary() is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"the control plane is not built ({DEFAULT_BINARY}); `make test` builds it")
+        pytest.skip("the control plane is not built: run `make controlplane`")
+
+
 def http(cluster, method: str, path: str, body=None, *, token: str | None = "default",
          content_type: str = "application/json", headers: dict | None = None):
     """One raw request: returns (status, headers, decoded JSON or text)."""
@@ -81,10 +93,7 @@ def http(cluster, method: str, path: str, body=None, *, token: str | None = "def
 
     url = urlsplit(cluster.url)
     if url.scheme == "https":
-        import ssl
-
-        context = ssl.create_default_context(cafile=str(cluster.controlplane.pki.ca_cert))
-        conn = http.client.HTTPSConnection(url.hostname, url.port, timeout=30, context=context)
+        conn = http.client.HTTPSConnection(url.hostname, url.port, timeout=30, context=cluster.controlplane.context())
     else:
         conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
     hdrs = {"Accept": "application/json", **(headers or {})}

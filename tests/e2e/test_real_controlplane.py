@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -13,8 +12,7 @@ import pytest
 import yaml
 
 from tests.cluster.cluster import LocalCluster
-from tests.cluster.controlplane import DEFAULT_BINARY, binary
-from tests.helpers import play_recap, run_playbook
+from tests.helpers import play_recap, require_controlplane, run_playbook
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,10 +21,7 @@ pytestmark = pytest.mark.xdist_group("real-controlplane")
 
 @pytest.fixture(scope="module")
 def real():
-    if binary() is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"the control plane is not built ({DEFAULT_BINARY}); `make test` builds it")
-        pytest.skip("the control plane is not built: run `make controlplane`")
+    require_controlplane()
     cluster = LocalCluster(api="real").start()
     try:
         yield cluster

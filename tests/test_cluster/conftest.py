@@ -3,12 +3,10 @@ against the real control plane too, where a difference is a bug in the Python se
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from tests.cluster.config import API_ENV
-from tests.cluster.controlplane import DEFAULT_BINARY, binary
+from tests.helpers import require_controlplane
 
 
 def pytest_generate_tests(metafunc):
@@ -23,9 +21,7 @@ def pytest_generate_tests(metafunc):
 def api_server(request, monkeypatch):
     """The API server of the clusters a test starts: "python" unless parametrized."""
     api = getattr(request, "param", "python")
-    if api == "real" and binary() is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"the control plane is not built ({DEFAULT_BINARY}); `make test` builds it")
-        pytest.skip("the control plane is not built: run `make controlplane`")
+    if api == "real":
+        require_controlplane()
     monkeypatch.setenv(API_ENV, api)
     return api
